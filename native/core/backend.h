@@ -1,0 +1,147 @@
+// The backend contract: the one interface every notification mechanism implements.
+//
+// corio's loop (TypeScript) hands file operations down and gets one integer back per operation. Everything
+// that differs between io_uring, epoll + worker pool, kqueue + worker pool and IOCP lives behind this page;
+// nothing above it branches on the platform, and nothing below it knows about tasks.
+//
+// What every backend must provide (the contract, stated once):
+//
+//  1. submit(sub) never blocks on I/O and never fails. Errors of any kind — a bad descriptor, a missing
+//     opcode, no memory for the request — come back later as a completion whose result is -errno.
+//  2. Exactly one completion per submission, with the submission's token, even when the operation was
+//     cancelled, even when it failed before reaching the kernel. A cancelled operation that did stop reports
+//     -ECANCELED; one that had already finished reports what it did (bytes written are never hidden).
+//  3. Results are one int32: bytes transferred or a new descriptor on success, -errno on failure. Lengths
+//     are capped below 2^31 by the binding, so a byte count always fits.
+//  4. Memory: the backend copies `path` and the iovec array before submit() returns. The data bytes (`buf`,
+//     the iovec targets, the StatResult) belong to the caller and must stay valid until that submission's
+//     completion has been returned by wait(). The backend never touches them after that.
+//  5. wait(out, capacity, timeout_ms) first makes every pending submission visible to the kernel or the
+//     pool (one flush per loop iteration is what makes io_uring pay: see NOTES.md "Submitting and waiting one
+//     operation at a time is slow"). It returns at once if completions are ready, else blocks until at least
+//     one completion, a wake(), or the timeout. A negative timeout waits without limit; 0 polls; a fractional
+//     timeout rounds UP (0.4 ms must not become a busy 0 ms spin). EINTR is retried with the remaining time.
+//     It writes at most `capacity` completions and keeps the rest for the next call.
+//  6. wake() is safe from any thread and makes a concurrent or the next wait() return (possibly with 0).
+//  7. Operations beyond the backend's in-flight cap are queued inside the backend, not refused, and keep
+//     their order.
+//  8. Writes, reads and syncs on one descriptor start in submission order. (io_uring on ext4 gives this by
+//     hashing buffered writes per inode onto one io-wq worker; the pool gives it by running one
+//     descriptor's operations on one thread at a time.)
+//  9. Destroying a backend cancels what it can and waits for every operation in flight, so no kernel or pool
+//     thread writes into caller memory after the destructor returns.
+// 10. All methods except wake() are called from one thread, the loop's.
+//
+// Why this shape: it is the intersection of a completion model (io_uring, IOCP) and a readiness model with a
+// pool (epoll, kqueue). Readiness backends turn pool results into completions at the boundary, so the loop
+// dispatches one record type and never asks which mechanism ran (libuv does the same with io_uring results).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace corio {
+
+enum class OpCode : uint8_t {
+  kOpen = 0,     // path, flags, mode → new descriptor
+  kClose,        // fd
+  kRead,         // fd, buf, len, offset
+  kWrite,        // fd, buf, len, offset
+  kReadv,        // fd, iov, iovcnt, offset
+  kWritev,       // fd, iov, iovcnt, offset
+  kFsync,        // fd
+  kFdatasync,    // fd
+  kFtruncate,    // fd, offset = new length
+  kFstat,        // fd, stat → StatResult written into `stat`
+  kCount
+};
+
+const char* op_name(OpCode op);  // "open", "write", … as Node names the syscall in errors
+
+// Read or write at the descriptor's current position (its end, for O_APPEND), like pwrite's -1 in
+// io_uring and like Node's `position: null`.
+constexpr int64_t kCurrentPosition = -1;
+
+// Layout-compatible with POSIX `struct iovec` (checked with static_assert in the POSIX backends), so the
+// uring and pool backends pass it to the kernel without copying each element.
+struct IoVec {
+  void* base;
+  size_t len;
+};
+
+// What fstat reports, in a fixed layout the binding hands to JS as a BigInt64Array without conversion.
+// Times are nanoseconds since the epoch. Field order is the order of Node's Stats constructor.
+struct StatResult {
+  int64_t dev, mode, nlink, uid, gid, rdev, blksize, ino, size, blocks;
+  int64_t atime_ns, mtime_ns, ctime_ns, birthtime_ns;
+};
+constexpr size_t kStatFields = sizeof(StatResult) / sizeof(int64_t);
+
+struct Submission {
+  OpCode op = OpCode::kCount;
+  uint32_t token = 0;              // opaque to the backend, returned in the completion
+  int32_t fd = -1;
+  int64_t offset = kCurrentPosition;  // position for read/write; length for ftruncate
+  void* buf = nullptr;             // read/write data (caller-owned)
+  uint32_t len = 0;                // bytes for read/write
+  const IoVec* iov = nullptr;      // readv/writev: copied by the backend, targets caller-owned
+  uint32_t iovcnt = 0;
+  StatResult* stat = nullptr;      // fstat output (caller-owned)
+  const char* path = nullptr;      // open: NUL-terminated, copied by the backend
+  int32_t flags = 0;               // open flags (host O_* values)
+  int32_t mode = 0;                // open mode
+};
+
+struct Completion {
+  uint32_t token;
+  int32_t result;
+};
+
+struct BackendStats {
+  uint64_t submitted = 0;      // submissions accepted
+  uint64_t completed = 0;      // completions handed out by wait()
+  uint64_t enters = 0;         // kernel round trips made by wait()/flush (io_uring_enter, epoll_wait, …)
+  uint64_t inline_ops = 0;     // operations run synchronously on the loop thread
+  uint64_t worker_ops = 0;     // operations run by the backend's own worker pool
+  uint64_t cancel_requests = 0;
+  uint32_t in_flight = 0;      // submitted, not yet returned by wait()
+  uint32_t queued = 0;         // of those, held back by the in-flight cap
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;  // see contract 9: implementations drain before freeing anything
+
+  virtual const char* name() const = 0;
+  virtual void submit(const Submission& sub) = 0;
+  // Best effort (contract 2). Returns false when the token is unknown (already completed or never seen).
+  virtual bool cancel(uint32_t token) = 0;
+  virtual int wait(Completion* out, int capacity, double timeout_ms) = 0;
+  virtual void wake() = 0;
+  virtual BackendStats stats() const = 0;
+};
+
+struct BackendOptions {
+  uint32_t queue_depth = 256;       // io_uring SQ entries (CQ is sized twice this)
+  uint32_t max_in_flight = 1024;    // contract 7
+  uint32_t pool_threads = 4;        // worker pool size for pool-based backends
+  // Test-only: makes the io_uring probe fail as if setup returned this errno (e.g. EPERM), so the fallback
+  // path is exercised on machines where io_uring works. 0 = off.
+  int force_uring_errno = 0;
+};
+
+struct BackendChoice {
+  std::unique_ptr<Backend> backend;  // null when `kind` cannot run here
+  std::string reason;                // why this backend (or why none): shown to users
+};
+
+// kind: "auto" (best available), or a backend name ("uring", "epoll", "kqueue", "iocp").
+// "auto" never fails on a supported platform: it falls back to the pool backend and says why.
+BackendChoice create_backend(const std::string& kind, const BackendOptions& options);
+
+// Names of the backends compiled into this build, best first (e.g. {"uring", "epoll"}).
+const char* const* compiled_backends();
+
+}  // namespace corio

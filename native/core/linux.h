@@ -1,0 +1,15 @@
+// Constructors of the Linux backends, used only by select_linux.cc. Each returns null and sets *reason
+// when it cannot run here; on success *reason says what was found (e.g. the io_uring features in use).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "backend.h"
+
+namespace corio {
+
+std::unique_ptr<Backend> make_uring_backend(const BackendOptions& options, std::string* reason);
+std::unique_ptr<Backend> make_epoll_backend(const BackendOptions& options, std::string* reason);
+
+}  // namespace corio

@@ -1,0 +1,154 @@
+#include "posix_ops.h"
+
+#include <cerrno>
+#include <climits>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+namespace corio {
+
+static_assert(sizeof(IoVec) == sizeof(struct iovec), "IoVec must match struct iovec");
+static_assert(offsetof(IoVec, base) == offsetof(struct iovec, iov_base), "IoVec.base");
+static_assert(offsetof(IoVec, len) == offsetof(struct iovec, iov_len), "IoVec.len");
+
+namespace {
+
+int64_t to_ns(const struct timespec& ts) { return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec; }
+
+// Positional or current-position single write, retried until all `len` bytes are written.
+int32_t write_all(int fd, const char* data, uint32_t len, int64_t offset) {
+  uint32_t done = 0;
+  while (done < len || len == 0) {
+    ssize_t n = offset == kCurrentPosition ? ::write(fd, data + done, len - done)
+                                           : ::pwrite(fd, data + done, len - done, offset + done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return done > 0 ? int32_t(done) : -errno;
+    }
+    done += uint32_t(n);
+    if (n == 0 || len == 0) break;  // a zero-length write, or a device that takes nothing: do not spin
+  }
+  return int32_t(done);
+}
+
+int32_t writev_all(int fd, const IoVec* iov_in, uint32_t iovcnt, int64_t offset) {
+  // Work on a local copy: a short write advances through the vector by editing entries.
+  struct iovec local[IOV_MAX];
+  if (iovcnt > IOV_MAX) return -EINVAL;
+  uint64_t total = 0;
+  for (uint32_t i = 0; i < iovcnt; i++) {
+    local[i].iov_base = iov_in[i].base;
+    local[i].iov_len = iov_in[i].len;
+    total += iov_in[i].len;
+  }
+  struct iovec* iov = local;
+  int count = int(iovcnt);
+  uint64_t done = 0;
+  for (;;) {
+    ssize_t n = offset == kCurrentPosition ? ::writev(fd, iov, count) : ::pwritev(fd, iov, count, offset + done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return done > 0 ? int32_t(done) : -errno;
+    }
+    done += uint64_t(n);
+    if (done >= total || n == 0) break;
+    size_t skip = size_t(n);
+    while (count > 0 && skip >= iov->iov_len) {
+      skip -= iov->iov_len;
+      iov++;
+      count--;
+    }
+    if (count > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + skip;
+      iov->iov_len -= skip;
+    }
+  }
+  return int32_t(done);
+}
+
+template <typename F>
+int32_t retry(F call) {
+  for (;;) {
+    long r = call();
+    if (r >= 0) return int32_t(r);
+    if (errno != EINTR) return -errno;
+  }
+}
+
+}  // namespace
+
+void fill_stat_result(StatResult* out, const void* posix_stat) {
+  const struct stat& st = *static_cast<const struct stat*>(posix_stat);
+  out->dev = int64_t(st.st_dev);
+  out->mode = int64_t(st.st_mode);
+  out->nlink = int64_t(st.st_nlink);
+  out->uid = int64_t(st.st_uid);
+  out->gid = int64_t(st.st_gid);
+  out->rdev = int64_t(st.st_rdev);
+  out->blksize = int64_t(st.st_blksize);
+  out->ino = int64_t(st.st_ino);
+  out->size = int64_t(st.st_size);
+  out->blocks = int64_t(st.st_blocks);
+#if defined(__APPLE__)
+  out->atime_ns = to_ns(st.st_atimespec);
+  out->mtime_ns = to_ns(st.st_mtimespec);
+  out->ctime_ns = to_ns(st.st_ctimespec);
+  out->birthtime_ns = to_ns(st.st_birthtimespec);
+#else
+  out->atime_ns = to_ns(st.st_atim);
+  out->mtime_ns = to_ns(st.st_mtim);
+  out->ctime_ns = to_ns(st.st_ctim);
+  out->birthtime_ns = 0;  // struct stat has none on Linux; the io_uring statx path fills it when known
+#endif
+}
+
+int32_t run_blocking(const Submission& sub) {
+  switch (sub.op) {
+    case OpCode::kOpen:
+      return retry([&] { return long(::open(sub.path, sub.flags | O_CLOEXEC, sub.mode)); });
+    case OpCode::kClose: {
+      // Never retry close on EINTR: on Linux the descriptor is already released and may be reused.
+      int r = ::close(sub.fd);
+      return r == 0 ? 0 : (errno == EINTR ? 0 : -errno);
+    }
+    case OpCode::kRead:
+      return retry([&] {
+        return long(sub.offset == kCurrentPosition ? ::read(sub.fd, sub.buf, sub.len)
+                                                   : ::pread(sub.fd, sub.buf, sub.len, sub.offset));
+      });
+    case OpCode::kWrite:
+      return write_all(sub.fd, static_cast<const char*>(sub.buf), sub.len, sub.offset);
+    case OpCode::kReadv:
+      if (sub.iovcnt > IOV_MAX) return -EINVAL;
+      return retry([&] {
+        auto iov = reinterpret_cast<const struct iovec*>(sub.iov);
+        return long(sub.offset == kCurrentPosition ? ::readv(sub.fd, iov, int(sub.iovcnt))
+                                                   : ::preadv(sub.fd, iov, int(sub.iovcnt), sub.offset));
+      });
+    case OpCode::kWritev:
+      return writev_all(sub.fd, sub.iov, sub.iovcnt, sub.offset);
+    case OpCode::kFsync:
+      return retry([&] { return long(::fsync(sub.fd)); });
+    case OpCode::kFdatasync:
+#if defined(__APPLE__)
+      return retry([&] { return long(::fsync(sub.fd)); });  // macOS has no fdatasync in its libc headers
+#else
+      return retry([&] { return long(::fdatasync(sub.fd)); });
+#endif
+    case OpCode::kFtruncate:
+      return retry([&] { return long(::ftruncate(sub.fd, sub.offset)); });
+    case OpCode::kFstat: {
+      struct stat st;
+      int32_t r = retry([&] { return long(::fstat(sub.fd, &st)); });
+      if (r == 0) fill_stat_result(sub.stat, &st);
+      return r;
+    }
+    case OpCode::kCount:
+      break;
+  }
+  return -EINVAL;
+}
+
+}  // namespace corio
