@@ -1,0 +1,42 @@
+{
+  # One target, sources chosen per platform by conditions (no #ifdef in shared logic).
+  # C++20 with exceptions: node-addon-api's C++ exceptions turn argument errors into JS TypeErrors.
+  "targets": [
+    {
+      "target_name": "corio",
+      "sources": [
+        "native/addon.cc",
+        "native/core/backend.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++1y"],
+      "cflags_cc": ["-std=c++20", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "conditions": [
+        ["OS=='linux'", {
+          "sources": [
+            "native/core/posix_ops.cc",
+            "native/core/select_linux.cc",
+            "native/core/uring.cc",
+            "native/core/epoll.cc",
+            "native/core/pool.cc"
+          ]
+        }],
+        ["OS=='linux' and '<!(echo $CORIO_SANITIZE)'=='1'", {
+          "cflags_cc": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-O1"],
+          "ldflags": ["-fsanitize=address,undefined"]
+        }]
+      ],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+        "GCC_ENABLE_CPP_RTTI": "YES",
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++20",
+        "MACOSX_DEPLOYMENT_TARGET": "11.0"
+      },
+      "msvs_settings": {
+        "VCCLCompilerTool": { "ExceptionHandling": 1, "AdditionalOptions": ["/std:c++20"] }
+      }
+    }
+  ]
+}

@@ -1,0 +1,51 @@
+// The driver is what the loop waits on (STYLE.md 4: the loop logic never calls the OS itself). It owns the
+// clock and the backend's submission port. The native driver blocks in the addon; the virtual driver
+// (virtual.ts) jumps time forward when everything is idle, so tests of timeouts run in microseconds; a hosted
+// driver could later run the same loop inside Node's own loop.
+import { binding, type NativeBackend, type NativeBackendOptions } from './native.js';
+
+export interface Driver {
+  /** Backend name ('uring', 'epoll', …) and why it was chosen. */
+  readonly backend: string;
+  readonly reason: string;
+  /** Where wait() leaves (token, result) pairs. */
+  readonly completions: Int32Array;
+  /** Submission port: one call per operation, results through wait(). */
+  readonly io: NativeBackend;
+  /** Milliseconds on the driver's clock (monotonic). */
+  now(): number;
+  /**
+   * Flush submissions and block until a completion, a wake, or `timeoutMs` (-1: no limit, 0: poll).
+   * `ioInFlight` lets a virtual clock know whether waiting can end by I/O or only by moving time.
+   * Returns the number of completions written to `completions`.
+   */
+  wait(timeoutMs: number, ioInFlight: number): number;
+  close(): void;
+}
+
+/** Completions handed over per wait(); more stay queued in the backend for the next iteration. */
+const COMPLETION_BATCH = 1024;
+
+export class NativeDriver implements Driver {
+  readonly completions = new Int32Array(COMPLETION_BATCH * 2);
+  readonly io: NativeBackend;
+
+  constructor(kind: string, options?: NativeBackendOptions) {
+    this.io = new binding.NativeBackend(kind, this.completions, options);
+  }
+  get backend(): string {
+    return this.io.name;
+  }
+  get reason(): string {
+    return this.io.reason;
+  }
+  now(): number {
+    return performance.now();
+  }
+  wait(timeoutMs: number): number {
+    return this.io.wait(timeoutMs);
+  }
+  close(): void {
+    this.io.destroy();
+  }
+}

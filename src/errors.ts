@@ -1,0 +1,97 @@
+// Errors corio throws. System errors are shaped exactly like node:fs errors (code, errno, syscall, path and
+// the same message format), so code written against node:fs handles them unchanged.
+import { getSystemErrorMap } from 'node:util';
+
+const systemErrors = getSystemErrorMap();
+
+export interface SystemError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+  path?: string;
+}
+
+/** Builds a Node-style system error from a positive errno (as the kernel reports it) and the call. */
+export function systemError(errno: number, syscall: string, path?: string): SystemError {
+  // Node's errno is negative (libuv's convention, equal to -errno on Unix) and so are the map's keys.
+  const uvCode = -Math.abs(errno);
+  const [code, description] = systemErrors.get(uvCode) ?? [`E${Math.abs(errno)}`, 'unknown error'];
+  const where = path === undefined ? syscall : `${syscall} '${path}'`;
+  const err = new Error(`${code}: ${description}, ${where}`) as SystemError;
+  err.errno = uvCode;
+  err.code = code;
+  err.syscall = syscall;
+  if (path !== undefined) err.path = path;
+  Error.captureStackTrace?.(err, systemError);
+  return err;
+}
+
+/** An error of corio's own (bad use of the API), with a Node-style `code`. */
+export class CorioError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'CorioError';
+    this.code = code;
+  }
+}
+
+/** Thrown into a task at its suspension point when it is cancelled. */
+export class CancelledError extends Error {
+  readonly code = 'ERR_CORIO_CANCELLED';
+  constructor(message = 'Task was cancelled') {
+    super(message);
+    this.name = 'CancelledError';
+  }
+}
+
+/** Every task is waiting on something that can never happen: no ready task, no timer, no I/O in flight. */
+export class DeadlockError extends Error {
+  readonly code = 'ERR_CORIO_DEADLOCK';
+  readonly waiting: readonly string[];
+  constructor(waiting: readonly string[]) {
+    super(
+      `Deadlock: no task can make progress (no timers, no I/O in flight). Waiting:\n` +
+        waiting.map((w) => `  - ${w}`).join('\n'),
+    );
+    this.name = 'DeadlockError';
+    this.waiting = waiting;
+  }
+}
+
+/** Raised by run() when tasks failed and nobody joined them: nothing is dropped silently. */
+export class UnobservedErrors extends AggregateError {
+  readonly code = 'ERR_CORIO_UNOBSERVED';
+  constructor(errors: readonly { task: string; error: unknown }[]) {
+    super(
+      errors.map((e) => e.error),
+      `${errors.length} task(s) failed and were never joined: ` +
+        errors.map((e) => `'${e.task}' (${describeError(e.error)})`).join(', '),
+    );
+    this.name = 'UnobservedErrors';
+  }
+}
+
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+export function invalidArgType(name: string, expected: string, actual: unknown): TypeError {
+  const err = new TypeError(`The "${name}" argument must be ${expected}. Received ${describeValue(actual)}`);
+  (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_TYPE';
+  return err;
+}
+
+export function outOfRange(name: string, range: string, actual: unknown): RangeError {
+  const err = new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${describeValue(actual)}`);
+  (err as RangeError & { code: string }).code = 'ERR_OUT_OF_RANGE';
+  return err;
+}
+
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`;
+  if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`;
+  if (typeof value === 'string') return `type string ('${value.length > 28 ? value.slice(0, 25) + '...' : value}')`;
+  return `type ${typeof value} (${String(value)})`;
+}

@@ -1,0 +1,127 @@
+// The suspension protocol: the only thing a corio task ever yields is an Instruction (STYLE.md 9, like trio's
+// _traps.py: "these are the only functions that ever yield back to the task runner").
+//
+// An Operation<T> is anything `yield*` can delegate to that produces T: user generator functions, and the
+// Instructions below. An Instruction is its own one-step iterator, so `yield* sleep(5)` allocates only the
+// instruction (no generator per operation) and a shared instruction such as yieldNow() allocates nothing.
+//
+// How an Instruction knows whether it is being entered or resumed without per-use state: the task that is
+// stepping is recorded in `stepping`. When the task resumes with a value it sets `resuming`, and the value goes
+// straight down the yield* chain to the innermost iterator — this instruction — with no user code in between,
+// so the instruction answers "done, here is the value" and clears the flag. To keep that sound, the task
+// refuses an Instruction that was yielded with a bare `yield` instead of `yield*` (it would leave the flag set).
+
+/** Something that can be run with `yield*` inside a corio task and produces a T. */
+export interface Operation<T> {
+  [Symbol.iterator](): Iterator<Instruction<unknown>, T, unknown>;
+}
+
+/** The part of a task an instruction talks to. Exactly one of resume/fail is called per start(). */
+export interface Waiter<T = unknown> {
+  readonly name: string;
+  resume(value: T): void;
+  fail(error: unknown): void;
+}
+
+/** Internal view of the task currently being stepped (implemented by Task). */
+export interface SteppingTask {
+  resuming: boolean;
+  delegatedBy: Instruction<unknown> | null;
+  readonly name: string;
+}
+
+let stepping: SteppingTask | null = null;
+
+/** Called by Task around each step; not for users. */
+export function setStepping(task: SteppingTask | null): void {
+  stepping = task;
+}
+
+export function currentStepping(): SteppingTask | null {
+  return stepping;
+}
+
+export abstract class Instruction<T> implements Operation<T>, Iterator<Instruction<unknown>, T, unknown> {
+  /** Begin waiting on behalf of `waiter`; call waiter.resume or waiter.fail later, exactly once. */
+  abstract start(waiter: Waiter<T>): void;
+
+  /**
+   * The waiter was cancelled while waiting here: stop waiting and do not call it again. Resources in flight
+   * (an I/O buffer the kernel still writes into) stay owned by whoever submitted them, not the task.
+   */
+  interrupt(_waiter: Waiter<T>): void {}
+
+  /** What a task waiting here is waiting for, for deadlock reports and task dumps. */
+  abstract describe(): string;
+
+  [Symbol.iterator](): Iterator<Instruction<unknown>, T, unknown> {
+    return this;
+  }
+
+  next(value?: unknown): IteratorResult<Instruction<unknown>, T> {
+    const task = stepping;
+    if (task === null) {
+      throw new TypeError(`${this.describe()} can only run inside a corio task: start the program with run()`);
+    }
+    if (task.resuming) {
+      task.resuming = false;
+      return { done: true, value: value as T };
+    }
+    task.delegatedBy = this;
+    return { done: false, value: this };
+  }
+
+  throw(error: unknown): IteratorResult<Instruction<unknown>, T> {
+    throw error;
+  }
+
+  return(value?: unknown): IteratorResult<Instruction<unknown>, T> {
+    return { done: true, value: value as T };
+  }
+}
+
+/** Yield to the loop: the task goes to the back of the ready queue and runs in the next iteration. */
+class YieldNow extends Instruction<void> {
+  start(waiter: Waiter<void>): void {
+    waiter.resume(undefined);
+  }
+  describe(): string {
+    return 'yieldNow()';
+  }
+}
+
+const yieldInstruction = new YieldNow();
+
+/** Let every other ready task run once, then continue (asyncio's `await asyncio.sleep(0)`). */
+export function yieldNow(): Operation<void> {
+  return yieldInstruction;
+}
+
+/**
+ * An instruction built from two functions, for primitives that do not deserve a class of their own.
+ * `start` returns the function that undoes the wait when the task is cancelled.
+ */
+export function suspend<T>(description: string, start: (waiter: Waiter<T>) => (() => void) | void): Operation<T> {
+  return new CallbackInstruction(description, start);
+}
+
+class CallbackInstruction<T> extends Instruction<T> {
+  private undo: (() => void) | void = undefined;
+  constructor(
+    private readonly description: string,
+    private readonly onStart: (waiter: Waiter<T>) => (() => void) | void,
+  ) {
+    super();
+  }
+  start(waiter: Waiter<T>): void {
+    this.undo = this.onStart(waiter);
+  }
+  override interrupt(): void {
+    const undo = this.undo;
+    this.undo = undefined;
+    undo?.();
+  }
+  describe(): string {
+    return this.description;
+  }
+}

@@ -1,0 +1,165 @@
+// run(): the entry point. It owns the thread until the main coroutine finishes — corio's loop is a real
+// blocking loop, not a guest in Node's — so Node's own timers and promises do not advance inside run().
+import { CorioError, describeValue } from './errors.js';
+import { type Driver, NativeDriver } from './driver.js';
+import type { Instruction, Operation } from './instruction.js';
+import { setIoTableSource } from './io.js';
+import { Loop } from './loop.js';
+import type { NativeBackendOptions } from './native.js';
+import type { Task } from './task.js';
+import type { Timer } from './timers.js';
+import { suspend } from './instruction.js';
+import { VirtualDriver } from './virtual.js';
+
+export type BackendKind = 'auto' | 'uring' | 'epoll' | (string & {});
+
+export interface RunOptions {
+  /** Which backend to use. Default: the CORIO_BACKEND environment variable, else 'auto'. */
+  backend?: BackendKind;
+  /** 'virtual': time jumps to the next timer whenever every task is idle (trio's MockClock autojump). */
+  clock?: 'real' | 'virtual';
+  /** Name of the main task (default 'main'). */
+  name?: string;
+  /** Tuning of the native backend (queue depth, in-flight cap, pool threads). */
+  native?: NativeBackendOptions;
+}
+
+/** Something run() and spawn() accept: a generator function, or an operation to run. */
+export type Main<T> = (() => Operation<T>) | Operation<T>;
+
+let activeLoop: Loop | null = null;
+
+/** The loop running on this thread; throws a clear error when called outside run(). */
+export function currentLoop(): Loop {
+  if (activeLoop === null) {
+    throw new CorioError('ERR_CORIO_NO_LOOP', 'No corio loop is running: call this inside a task started by run()');
+  }
+  return activeLoop;
+}
+
+/**
+ * Runs `main` on a new corio loop and returns its value, or throws its error. Blocks the thread until main
+ * finishes; then remaining tasks are cancelled and awaited, and failures nobody joined are raised.
+ */
+export function run<T>(main: Main<T>, options: RunOptions = {}): T {
+  if (activeLoop !== null) {
+    throw new CorioError(
+      'ERR_CORIO_NESTED_RUN',
+      'run() was called inside a running corio loop: use spawn() or yield* the operation instead',
+    );
+  }
+  const coroutine = toCoroutine(main, 'run');
+  const driver = makeDriver(options);
+  const loop = new Loop(driver);
+  activeLoop = loop;
+  setIoTableSource(() => loop.io);
+  let mainTask: Task<T> | undefined;
+  let loopError: unknown;
+  try {
+    mainTask = loop.spawn(coroutine, options.name ?? 'main');
+    mainTask.observed = true;
+    loop.runUntilDone(mainTask);
+  } catch (error) {
+    loopError = error;  // a deadlock or a bug in corio itself: still shut down cleanly below
+  }
+  let unobserved;
+  try {
+    unobserved = loop.shutdown();
+  } finally {
+    activeLoop = null;
+  }
+  if (loopError !== undefined) throw loopError;
+  const value = mainTask!.result();  // throws main's error if it failed
+  if (unobserved) throw unobserved;
+  return value;
+}
+
+function makeDriver(options: RunOptions): Driver {
+  const kind = options.backend ?? process.env.CORIO_BACKEND ?? 'auto';
+  if (typeof kind !== 'string' || kind === '') {
+    throw new CorioError('ERR_INVALID_ARG_VALUE', `options.backend must be a backend name, got ${describeValue(kind)}`);
+  }
+  const native = new NativeDriver(kind, options.native);
+  if (options.clock === 'virtual') return new VirtualDriver(native);
+  if (options.clock !== undefined && options.clock !== 'real') {
+    native.close();
+    throw new CorioError('ERR_INVALID_ARG_VALUE', `options.clock must be 'real' or 'virtual', got ${describeValue(options.clock)}`);
+  }
+  return native;
+}
+
+/** Turns what the user passed into the iterator a task drives, with a clear error for everything else. */
+export function toCoroutine<T>(main: Main<T>, caller: string): Iterator<Instruction<unknown>, T, unknown> {
+  if (typeof main === 'function') {
+    const kind = main.constructor?.name;
+    if (kind === 'AsyncFunction' || kind === 'AsyncGeneratorFunction') {
+      throw new TypeError(
+        `${caller}() needs a generator function (function*), not an async function: corio runs its own loop, ` +
+          'where Promises do not settle. Use yield* with corio operations instead of await.',
+      );
+    }
+    const produced: unknown = (main as () => unknown)();
+    if (isIterator(produced)) return produced as Iterator<Instruction<unknown>, T, unknown>;
+    if (isIterable(produced)) return (produced as Operation<T>)[Symbol.iterator]();
+    throw new TypeError(
+      `${caller}() needs a generator function (function*) or an operation; the function ${main.name || '<anonymous>'} ` +
+        `returned ${describeValue(produced)}`,
+    );
+  }
+  if (isIterable(main)) return (main as Operation<T>)[Symbol.iterator]();
+  throw new TypeError(`${caller}() needs a generator function (function*) or an operation, got ${describeValue(main)}`);
+}
+
+function isIterator(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && typeof (v as Iterator<unknown>).next === 'function' &&
+    typeof (v as Iterator<unknown>).throw === 'function';
+}
+
+function isIterable(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && typeof (v as Iterable<unknown>)[Symbol.iterator] === 'function' &&
+    typeof v !== 'string';
+}
+
+export interface SpawnOptions {
+  name?: string;
+}
+
+/** Starts a task on the running loop. It runs concurrently; join it with `yield* task`. */
+export function spawn<T>(main: Main<T>, options: SpawnOptions = {}): Task<T> {
+  const loop = currentLoop();
+  return loop.spawn(toCoroutine(main, 'spawn'), options.name);
+}
+
+/** Suspends the task for `ms` milliseconds (fractions allowed; the wait never rounds down to a spin). */
+export function sleep(ms: number): Operation<void> {
+  if (typeof ms !== 'number' || Number.isNaN(ms) || ms < 0) {
+    throw new RangeError(`sleep() needs a non-negative number of milliseconds, got ${describeValue(ms)}`);
+  }
+  return suspend<void>(`sleep(${ms})`, (waiter) => {
+    const loop = currentLoop();
+    const timer: Timer = {
+      deadline: loop.now() + ms,
+      seq: loop.timers.nextSeq(),
+      cancelled: false,
+      fire: () => waiter.resume(undefined),
+    };
+    loop.timers.push(timer);
+    return () => loop.timers.cancel(timer);
+  });
+}
+
+/** The loop's clock in milliseconds (virtual under clock: 'virtual'). */
+export function now(): number {
+  return currentLoop().now();
+}
+
+export interface BackendInfo {
+  name: string;
+  reason: string;
+}
+
+/** The backend the running loop uses and why it was chosen. */
+export function backend(): BackendInfo {
+  const d = currentLoop().driver;
+  return { name: d.backend, reason: d.reason };
+}
