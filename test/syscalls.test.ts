@@ -1,0 +1,70 @@
+// Where the system calls happen, checked with strace in a child process (the foundation's acceptance check):
+// on io_uring the loop thread sets up a ring and enters it, and no file data is written by a userspace
+// thread; on epoll the data writes happen on pool threads while the loop thread waits in epoll_wait.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { backendMatrix, scratch } from './helpers.js';
+
+const hasStrace = spawnSync('strace', ['-V']).status === 0;
+const entry = resolve(fileURLToPath(new URL('..', import.meta.url)), 'dist', 'src', 'index.js');
+const built = existsSync(entry);
+const skipReason = !hasStrace ? 'strace is not installed' : !built ? 'dist/ is not built (npm install builds it)' : '';
+if (skipReason) console.log(`[corio tests] syscall placement skipped: ${skipReason}`);
+
+interface Trace {
+  loopPid: number;
+  calls: { pid: number; name: string; line: string }[];
+}
+
+function traceWrites(backendName: string): Trace {
+  const dir = scratch();
+  const script = join(dir, 'probe.mjs');
+  const out = join(dir, 'strace.txt');
+  // A marker byte pattern that only the file data contains, so file writes are told apart from Node's own.
+  writeFileSync(script, `
+    import { run, open, spawn } from ${JSON.stringify(entry)};
+    console.log(process.pid);
+    run(function* () {
+      const f = yield* open(${JSON.stringify(join(dir, 'data'))}, 'w');
+      const writers = Array.from({ length: 8 }, (_, t) => spawn(function* () {
+        for (let i = 0; i < 25; i++) yield* f.write('QZQZ'.repeat(64), (t * 25 + i) * 256);
+      }));
+      for (const w of writers) yield* w;
+      yield* f.close();
+    }, { backend: ${JSON.stringify(backendName)} });
+  `);
+  const res = spawnSync('strace', ['-f', '-qq', '-s', '8', '-o', out, '-e',
+    'trace=io_uring_enter,io_uring_setup,epoll_wait,epoll_pwait,epoll_pwait2,pwrite64,pwritev,pwritev2,write,writev',
+    process.execPath, script], { encoding: 'utf8' });
+  expect(res.status, res.stderr).toBe(0);
+  const loopPid = Number(res.stdout.trim().split('\n')[0]);
+  const calls = readFileSync(out, 'utf8').split('\n').filter(Boolean).map((line) => {
+    const m = /^(\d+)\s+(\w+)\(/.exec(line);
+    return { pid: Number(m?.[1]), name: m?.[2] ?? '', line };
+  });
+  return { loopPid, calls };
+}
+
+const dataWrite = (c: { name: string; line: string }) => /write/.test(c.name) && c.line.includes('"QZQZ');
+
+describe.skipIf(skipReason !== '')(`syscall placement${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  const uring = backendMatrix.find((b) => b.name === 'uring');
+  it.skipIf(!uring?.available)(`io_uring: setup and enter on the loop thread, no data writes from userspace${uring?.available ? '' : ` (skipped: ${uring?.reason})`}`, () => {
+    const t = traceWrites('uring');
+    const onLoop = t.calls.filter((c) => c.pid === t.loopPid);
+    expect(onLoop.some((c) => c.name === 'io_uring_setup')).toBe(true);
+    expect(onLoop.filter((c) => c.name === 'io_uring_enter').length).toBeGreaterThan(0);
+    expect(t.calls.filter(dataWrite)).toEqual([]);
+  });
+
+  it('epoll: data writes on pool threads, the loop thread waits in epoll_wait', () => {
+    const t = traceWrites('epoll');
+    const writes = t.calls.filter(dataWrite);
+    expect(writes.length).toBe(200);
+    expect(writes.filter((c) => c.pid === t.loopPid)).toEqual([]);
+    expect(t.calls.some((c) => c.pid === t.loopPid && c.name.startsWith('epoll_'))).toBe(true);
+  });
+});
