@@ -1,6 +1,6 @@
 // corio's public API.
-export { run, spawn, sleep, now, backend, currentLoop } from './run.js';
-export type { RunOptions, SpawnOptions, BackendKind, BackendInfo, Main } from './run.js';
+export { run, spawn, sleep, now, backend, currentLoop, stats } from './run.js';
+export type { RunOptions, SpawnOptions, BackendKind, BackendInfo, Main, LoopStats } from './run.js';
 export { yieldNow, suspend, Instruction } from './instruction.js';
 export type { Operation, Waiter } from './instruction.js';
 export { Task } from './task.js';

@@ -16,6 +16,10 @@ export class Loop implements TaskHost {
   private spare: Task<unknown>[] = [];
   private failed: Task<unknown>[] = [];
   private closed = false;
+  /** Counters for stats(): cheap integer increments only, nothing timed on the hot path. */
+  iterations = 0;
+  tasksSpawned = 0;
+  completionsDispatched = 0;
 
   constructor(readonly driver: Driver) {
     this.io = new IoTable(driver.io);
@@ -28,6 +32,7 @@ export class Loop implements TaskHost {
   spawn<T>(coroutine: Iterator<Instruction<unknown>, T, unknown>, name?: string): Task<T> {
     if (this.closed) throw new Error('corio: the loop has closed');
     const task = new Task<T>(this, coroutine, name);
+    this.tasksSpawned++;
     this.live.add(task);
     this.schedule(task);
     return task;
@@ -47,6 +52,7 @@ export class Loop implements TaskHost {
   // ---- One iteration -----------------------------------------------------------------------------------------
 
   runOnce(): void {
+    this.iterations++;
     const timeout = this.computeTimeout();
     const completed = this.driver.wait(timeout, this.io.inFlight);
     this.dispatchCompletions(completed);
@@ -65,6 +71,7 @@ export class Loop implements TaskHost {
 
   private dispatchCompletions(count: number): void {
     const pairs = this.driver.completions;
+    this.completionsDispatched += count;
     for (let i = 0; i < count; i++) this.io.complete(pairs[2 * i], pairs[2 * i + 1]);
   }
 

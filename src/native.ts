@@ -54,6 +54,8 @@ interface Binding {
   NativeBackend: new (kind: string, completions: Int32Array, options?: NativeBackendOptions) => NativeBackend;
   compiledBackends: string[];
   statFields: number;
+  /** CPU time of the calling thread in ms (-1 if the platform cannot say). */
+  threadCpuMs(): number;
 }
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

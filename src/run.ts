@@ -5,7 +5,7 @@ import { type Driver, NativeDriver } from './driver.js';
 import type { Instruction, Operation } from './instruction.js';
 import { setIoTableSource } from './io.js';
 import { Loop } from './loop.js';
-import type { NativeBackendOptions } from './native.js';
+import { binding, type NativeBackendOptions, type NativeStats } from './native.js';
 import type { Task } from './task.js';
 import type { Timer } from './timers.js';
 import { suspend } from './instruction.js';
@@ -162,4 +162,34 @@ export interface BackendInfo {
 export function backend(): BackendInfo {
   const d = currentLoop().driver;
   return { name: d.backend, reason: d.reason };
+}
+
+export interface LoopStats {
+  backend: string;
+  /** Loop iterations (each: flush + wait + dispatch + timers + ready snapshot). */
+  iterations: number;
+  tasksSpawned: number;
+  liveTasks: number;
+  completions: number;
+  ioInFlight: number;
+  /** CPU time the loop thread (this thread) has used, in ms; with process.cpuUsage() it separates the
+   *  loop's own work from the pool's and the kernel workers'. */
+  loopThreadCpuMs: number;
+  /** The native backend's counters: submissions, kernel round trips, operations run inline or by workers. */
+  native: NativeStats;
+}
+
+/** Counters of the running loop and its backend. */
+export function stats(): LoopStats {
+  const loop = currentLoop();
+  return {
+    backend: loop.driver.backend,
+    iterations: loop.iterations,
+    tasksSpawned: loop.tasksSpawned,
+    liveTasks: loop.live.size,
+    completions: loop.completionsDispatched,
+    ioInFlight: loop.io.inFlight,
+    loopThreadCpuMs: binding.threadCpuMs(),
+    native: loop.driver.io.stats(),
+  };
 }

@@ -141,6 +141,10 @@ struct BackendChoice {
 // "auto" never fails on a supported platform: it falls back to the pool backend and says why.
 BackendChoice create_backend(const std::string& kind, const BackendOptions& options);
 
+// CPU time consumed by the calling thread so far, in milliseconds (CLOCK_THREAD_CPUTIME_ID on POSIX,
+// GetThreadTimes on Windows). Lets the benchmarks separate the loop thread's work from the pool's.
+double thread_cpu_ms();
+
 // Names of the backends compiled into this build, best first (e.g. {"uring", "epoll"}).
 const char* const* compiled_backends();
 

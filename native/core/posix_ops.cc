@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace corio {
@@ -149,6 +150,12 @@ int32_t run_blocking(const Submission& sub) {
       break;
   }
   return -EINVAL;
+}
+
+double thread_cpu_ms() {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return -1;
+  return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) / 1e6;
 }
 
 }  // namespace corio
