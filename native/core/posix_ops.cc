@@ -1,6 +1,7 @@
 #include "posix_ops.h"
 
 #include <cerrno>
+#include <cstddef>
 #include <climits>
 #include <fcntl.h>
 #include <sys/stat.h>
