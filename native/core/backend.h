@@ -25,12 +25,16 @@
 //  6. wake() is safe from any thread and makes a concurrent or the next wait() return (possibly with 0).
 //  7. Operations beyond the backend's in-flight cap are queued inside the backend, not refused, and keep
 //     their order.
-//  8. Writes, reads and syncs on one descriptor start in submission order. (io_uring on ext4 gives this by
-//     hashing buffered writes per inode onto one io-wq worker; the pool gives it by running one
-//     descriptor's operations on one thread at a time.)
+//  8. Operations on one descriptor take effect in submission order: a read submitted after a write sees the
+//     write, a sync or close covers every write before it. (The pool runs one descriptor's operations on one
+//     thread at a time. io_uring needs a per-descriptor gate: a read served from the page cache inline would
+//     otherwise overtake a write still queued on an io-wq worker — measured, see uring.cc.)
 //  9. Destroying a backend cancels what it can and waits for every operation in flight, so no kernel or pool
 //     thread writes into caller memory after the destructor returns.
-// 10. All methods except wake() are called from one thread, the loop's.
+// 10. The backend is created on the loop's thread and all methods except wake() are called from it
+//     (io_uring's SINGLE_ISSUER ties the ring to its creating thread).
+// 11. wait() with capacity <= 0 only flushes and returns 0; a NaN timeout polls. A kernel error that cannot
+//     happen on a healthy ring (e.g. EBADF on the ring fd) aborts with a message rather than being guessed at.
 //
 // Why this shape: it is the intersection of a completion model (io_uring, IOCP) and a readiness model with a
 // pool (epoll, kqueue). Readiness backends turn pool results into completions at the boundary, so the loop
@@ -124,8 +128,8 @@ class Backend {
 };
 
 struct BackendOptions {
-  uint32_t queue_depth = 256;       // io_uring SQ entries (CQ is sized twice this)
-  uint32_t max_in_flight = 1024;    // contract 7
+  uint32_t queue_depth = 256;       // io_uring SQ entries (the CQ is at least twice this, and holds max_in_flight)
+  uint32_t max_in_flight = 1024;    // contract 7: counted from submit() until wait() hands the completion out
   uint32_t pool_threads = 4;        // worker pool size for pool-based backends
   // Test-only: makes the io_uring probe fail as if setup returned this errno (e.g. EPERM), so the fallback
   // path is exercised on machines where io_uring works. 0 = off.

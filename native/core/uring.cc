@@ -1,0 +1,1046 @@
+// The io_uring backend: file operations go to the kernel in batches through a shared submission ring and come
+// back through a completion ring. Linux only; the build's file list selects this file (native/test/build.sh).
+//
+// Some facts about io_uring that shape this file (kernel 6.18, ext4; see /work/shared/NOTES.md):
+//
+//  * The rings are memory shared with the kernel. We own the SQ tail and the CQ head; the kernel owns the SQ
+//    head and the CQ tail. Each side publishes its index with a release store and reads the other's with an
+//    acquire load, so the SQE contents are visible before the tail that covers them (io_uring(7), "Submission
+//    queue polling" and the memory-ordering notes in io_uring_setup(2)).
+//  * One io_uring_enter both submits and waits. Submitting one operation per call costs a thread hand-off
+//    each (~47 µs here); 32 per call costs ~1.9 µs per write. So submit() only fills SQEs, and wait() makes
+//    the single call per loop iteration that hands the batch over and sleeps for completions.
+//  * ext4 never completes a buffered write inline: every one goes to an io-wq worker, and writes to one inode
+//    are hashed onto one worker, in order. Creating a worker interrupts the submitting thread, so
+//    io_uring_enter fails with EINTR now and then; we retry with the remaining time.
+//  * With IORING_SETUP_DEFER_TASKRUN the kernel posts completions only when the submitting thread enters
+//    with IORING_ENTER_GETEVENTS; the ring fd would never wake an epoll. That is fine here because we do not
+//    poll the ring: we sleep inside io_uring_enter itself, and wake() reaches us through an eventfd read
+//    that stays armed in the ring.
+//  * IORING_SETUP_SINGLE_ISSUER binds the ring to the thread that creates it: calls from another thread fail
+//    with EEXIST. Contract 10 (one loop thread) makes that free; wake() never touches the ring.
+//  * Without IORING_FEAT_NODROP completions that do not fit the CQ would be lost; with it they wait on an
+//    overflow list and IORING_SQ_CQ_OVERFLOW is set until an io_uring_enter(GETEVENTS) moves them in.
+//
+// Per-operation state lives in a slot table. user_data = generation << 32 | slot index, so a cancel that
+// races with the slot's reuse targets the old generation and finds nothing rather than the new operation.
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <unordered_map>
+#include <vector>
+
+#include "linux.h"
+#include "posix_ops.h"
+#include "uring.h"
+
+// Constants newer than the 6.1 uapi header this machine has. The values are the kernel's ABI and never
+// change once released. (Enum members cannot be tested with #ifndef, so opcodes get names of our own.)
+#ifndef IORING_SETUP_SUBMIT_ALL
+#define IORING_SETUP_SUBMIT_ALL (1U << 7)  // 5.18
+#endif
+#ifndef IORING_SETUP_COOP_TASKRUN
+#define IORING_SETUP_COOP_TASKRUN (1U << 8)  // 5.19
+#endif
+#ifndef IORING_SETUP_SINGLE_ISSUER
+#define IORING_SETUP_SINGLE_ISSUER (1U << 12)  // 6.0
+#endif
+#ifndef IORING_SETUP_DEFER_TASKRUN
+#define IORING_SETUP_DEFER_TASKRUN (1U << 13)  // 6.1
+#endif
+
+namespace corio {
+namespace {
+
+constexpr uint8_t kOpFtruncate = 55;  // IORING_OP_FTRUNCATE, Linux 6.9 (enum io_uring_op in io_uring.h)
+
+// user_data of the ring's own requests. Slot user_data keeps bit 63 clear (generations stay below 2^31).
+constexpr uint64_t kWakeData = ~uint64_t(0);
+constexpr uint64_t kCancelData = ~uint64_t(0) - 1;
+
+constexpr uint32_t kMaxSqEntries = 32768;  // IORING_MAX_ENTRIES
+constexpr uint32_t kMaxCqEntries = 65536;  // IORING_MAX_CQ_ENTRIES
+// CQ room kept beyond the in-flight cap for the wake read and cancel requests. Not a correctness bound:
+// many cancels at once can still overflow, which the overflow flush handles.
+constexpr uint32_t kInternalReserve = 64;
+
+template <typename T>
+T load_acquire(const T* p) {
+  return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+template <typename T>
+void store_release(T* p, T v) {
+  __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+const char* errno_name(int e) {
+  switch (e) {
+    case EPERM: return "EPERM";
+    case ENOSYS: return "ENOSYS";
+    case EINVAL: return "EINVAL";
+    case ENOMEM: return "ENOMEM";
+    case EFAULT: return "EFAULT";
+    case EMFILE: return "EMFILE";
+    case ENFILE: return "ENFILE";
+    case EACCES: return "EACCES";
+    case EAGAIN: return "EAGAIN";
+    case EBUSY: return "EBUSY";
+    case EEXIST: return "EEXIST";
+    case EBADF: return "EBADF";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case ENXIO: return "ENXIO";
+    case EINTR: return "EINTR";
+    default: return nullptr;
+  }
+}
+
+std::string errno_text(int e) {
+  const char* name = errno_name(e);
+  return name ? std::string(name) : "errno " + std::to_string(e);
+}
+
+// Why io_uring_setup refused, in words a user can act on.
+std::string setup_refusal(int err, int disabled_sysctl) {
+  std::string why = "io_uring_setup: " + errno_text(err);
+  if (err == EPERM) {
+    if (disabled_sysctl == 2) why += " (kernel.io_uring_disabled=2)";
+    else if (disabled_sysctl == 1) why += " (kernel.io_uring_disabled=1 and this process is not in io_uring_group)";
+    else why += " (blocked by seccomp, e.g. Docker's default profile, or io_uring_disabled=2)";
+  } else if (err == ENOSYS) {
+    why += " (kernel built without io_uring, or the syscall is filtered)";
+  } else if (err == ENOMEM) {
+    why += " (RLIMIT_MEMLOCK too low? kernels before 5.12 charge the rings to it)";
+  }
+  return why;
+}
+
+// -1: the sysctl does not exist (kernels before 6.6), else its value.
+int read_io_uring_disabled() {
+  int fd = ::open("/proc/sys/kernel/io_uring_disabled", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[16] = {};
+  ssize_t n = ::read(fd, buf, sizeof(buf) - 1);
+  ::close(fd);
+  return n > 0 ? std::atoi(buf) : -1;
+}
+
+int64_t monotonic_ns() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// Contract 5: negative waits forever (-1), 0 polls, anything positive rounds UP to whole nanoseconds, so
+// 0.4 ms is 400,000 ns and never a 0 ms spin.
+int64_t timeout_to_ns(double ms) {
+  if (std::isnan(ms) || ms == 0) return 0;
+  if (ms < 0) return -1;
+  double ns = std::ceil(ms * 1e6);
+  if (ns >= 4e18) return int64_t(4e18);  // ~126 years: effectively forever, and no overflow later
+  return ns < 1 ? 1 : int64_t(ns);
+}
+
+[[noreturn]] void fatal(const char* what, int err) {
+  // Only reachable through a bug or misuse (e.g. EEXIST: a method called from a thread other than the one
+  // that created the ring, which contract 10 rules out). Carrying on would lose completions silently.
+  std::fprintf(stderr, "corio io_uring backend: %s failed: %s (%s)\n", what, errno_text(err).c_str(),
+               std::strerror(err));
+  std::abort();
+}
+
+// How operations on one descriptor may overlap (contract 8). Positional reads overlap each other; writes
+// overlap each other because the kernel serializes one inode's buffered writes on one io-wq worker; fsync,
+// fdatasync, ftruncate, close and current-position reads wait for everything before them on that
+// descriptor and hold back everything after. Without this a read submitted after a write in the same batch
+// could run inline from the page cache before the write's worker starts, and an fsync could start on a
+// second worker before the write it should cover.
+enum class Access : uint8_t { kNone, kRead, kWrite, kExclusive };
+
+Access access_of(const Submission& sub) {
+  switch (sub.op) {
+    case OpCode::kOpen: return Access::kNone;
+    case OpCode::kRead:
+    case OpCode::kReadv: return sub.offset == kCurrentPosition ? Access::kExclusive : Access::kRead;
+    case OpCode::kFstat: return Access::kRead;
+    case OpCode::kWrite:
+    case OpCode::kWritev: return Access::kWrite;
+    default: return Access::kExclusive;
+  }
+}
+
+// The mapped rings and their descriptor. Owns the mappings; the backend owns everything else.
+struct Ring {
+  int fd = -1;
+  uint32_t setup_flags = 0;
+  uint32_t features = 0;
+  void* sq_map = MAP_FAILED;
+  size_t sq_map_len = 0;
+  void* cq_map = MAP_FAILED;  // == sq_map with IORING_FEAT_SINGLE_MMAP
+  size_t cq_map_len = 0;
+  io_uring_sqe* sqes = static_cast<io_uring_sqe*>(MAP_FAILED);
+  size_t sqes_len = 0;
+
+  unsigned* sq_head = nullptr;  // kernel-owned
+  unsigned* sq_tail = nullptr;  // ours
+  unsigned* sq_flags = nullptr;  // kernel-owned: IORING_SQ_CQ_OVERFLOW, IORING_SQ_TASKRUN
+  unsigned sq_mask = 0, sq_entries = 0;
+  unsigned* cq_head = nullptr;  // ours
+  unsigned* cq_tail = nullptr;  // kernel-owned
+  io_uring_cqe* cqes = nullptr;
+  unsigned cq_mask = 0, cq_entries = 0;
+
+  ~Ring() {
+    if (sqes != MAP_FAILED) ::munmap(sqes, sqes_len);
+    if (cq_map != MAP_FAILED && cq_map != sq_map) ::munmap(cq_map, cq_map_len);
+    if (sq_map != MAP_FAILED) ::munmap(sq_map, sq_map_len);
+    if (fd >= 0) ::close(fd);
+  }
+
+  // Maps the rings after a successful io_uring_setup. Returns 0 or an errno.
+  int map(const io_uring_params& p) {
+    setup_flags = p.flags;
+    features = p.features;
+    sq_map_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+    cq_map_len = p.cq_off.cqes + p.cq_entries * sizeof(io_uring_cqe);
+    // Since 5.4 both rings live in one mapping (IORING_FEAT_SINGLE_MMAP); map it once at the larger size.
+    bool single = p.features & IORING_FEAT_SINGLE_MMAP;
+    if (single) sq_map_len = cq_map_len = std::max(sq_map_len, cq_map_len);
+    sq_map = ::mmap(nullptr, sq_map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING);
+    if (sq_map == MAP_FAILED) return errno;
+    if (single) {
+      cq_map = sq_map;
+    } else {
+      cq_map = ::mmap(nullptr, cq_map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_CQ_RING);
+      if (cq_map == MAP_FAILED) return errno;
+    }
+    sqes_len = p.sq_entries * sizeof(io_uring_sqe);
+    void* s = ::mmap(nullptr, sqes_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
+    if (s == MAP_FAILED) return errno;
+    sqes = static_cast<io_uring_sqe*>(s);
+
+    auto* sq = static_cast<char*>(sq_map);
+    sq_head = reinterpret_cast<unsigned*>(sq + p.sq_off.head);
+    sq_tail = reinterpret_cast<unsigned*>(sq + p.sq_off.tail);
+    sq_flags = reinterpret_cast<unsigned*>(sq + p.sq_off.flags);
+    sq_mask = *reinterpret_cast<unsigned*>(sq + p.sq_off.ring_mask);
+    sq_entries = *reinterpret_cast<unsigned*>(sq + p.sq_off.ring_entries);
+    // The SQ ring holds indexes into the SQE array. We fill SQEs in ring order, so the mapping is the
+    // identity and is written once here rather than per submission.
+    auto* array = reinterpret_cast<unsigned*>(sq + p.sq_off.array);
+    for (unsigned i = 0; i < sq_entries; i++) array[i] = i;
+
+    auto* cq = static_cast<char*>(cq_map);
+    cq_head = reinterpret_cast<unsigned*>(cq + p.cq_off.head);
+    cq_tail = reinterpret_cast<unsigned*>(cq + p.cq_off.tail);
+    cq_mask = *reinterpret_cast<unsigned*>(cq + p.cq_off.ring_mask);
+    cq_entries = *reinterpret_cast<unsigned*>(cq + p.cq_off.ring_entries);
+    cqes = reinterpret_cast<io_uring_cqe*>(cq + p.cq_off.cqes);
+    return 0;
+  }
+};
+
+// A submission with the memory contract 4 says the backend copies: the path and the iovec array.
+struct Op {
+  Submission sub;
+  std::string path;
+  std::vector<struct iovec> iov;
+};
+
+struct Slot {
+  enum class State : uint8_t { kFree, kHeld, kRunnable, kKernel };
+  State state = State::kFree;
+  Access access = Access::kNone;
+  bool cancel_requested = false;
+  bool force_async = false;  // open: retry in io-wq, where it may block like open(2) (see handle_cqe)
+  uint32_t gen = 0;
+  Op op;
+  size_t iov_first = 0;  // writev: first element not yet fully written (short-write continuation)
+  uint64_t done = 0;     // write/writev: bytes already written by earlier SQEs of this operation
+  uint64_t total = 0;    // write/writev: bytes asked for
+  struct statx stx;      // fstat: the kernel writes here; converted into the caller's StatResult at reap
+};
+
+struct Gate {
+  uint32_t active = 0;  // operations on this descriptor started and not finished
+  Access access = Access::kNone;
+  std::deque<uint32_t> held;  // slots waiting for `active` to drain, in submission order
+};
+
+struct Probed {
+  std::unique_ptr<Ring> ring;
+  bool has_ftruncate = false;
+  std::string summary;
+};
+
+// Creates the ring, maps it and checks every feature we rely on. Null + *reason when io_uring cannot serve.
+Probed probe(const BackendOptions& options, const uring::TestHooks& hooks, std::string* reason) {
+  Probed out;
+  if (options.force_uring_errno != 0) {
+    *reason = setup_refusal(options.force_uring_errno, -1) + " (forced by options.force_uring_errno)";
+    return out;
+  }
+  int disabled = read_io_uring_disabled();
+  if (disabled == 2) {
+    // Documented in Documentation/admin-guide/sysctl/kernel.rst: 2 refuses every io_uring_setup.
+    *reason = setup_refusal(EPERM, disabled);
+    return out;
+  }
+
+  uint32_t sq = std::clamp<uint32_t>(options.queue_depth, 1, kMaxSqEntries);
+  // The CQ must hold every completion that can be outstanding: the in-flight cap plus our own requests.
+  // Sizing it so (and at least twice the SQ, as NOTES.md advises) keeps the overflow list for rare bursts.
+  uint64_t cq = 2ull * sq;
+  if (!hooks.cq_exactly_twice_sq) {
+    uint64_t need = uint64_t(std::max<uint32_t>(options.max_in_flight, 1)) + kInternalReserve;
+    while (cq < need && cq < kMaxCqEntries) cq <<= 1;
+  }
+  cq = std::min<uint64_t>(cq, kMaxCqEntries);
+
+  // Best flags first; older kernels reject flags they do not know with EINVAL. DEFER_TASKRUN (6.1, needs
+  // SINGLE_ISSUER) runs completion work only when we ask for events, so io-wq completions do not interrupt
+  // the loop thread between waits; COOP_TASKRUN (5.19) is the next best thing. SUBMIT_ALL (5.18) keeps
+  // submitting after an SQE that fails early, so one bad descriptor cannot strand the rest of a batch.
+  static const uint32_t attempts[] = {
+      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL,
+      IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL,
+      0,
+  };
+  auto ring = std::make_unique<Ring>();
+  io_uring_params p;
+  int err = 0;
+  for (size_t i = size_t(std::clamp(hooks.first_setup_attempt, 0, 2)); i < std::size(attempts); i++) {
+    uint32_t flags = attempts[i];
+    std::memset(&p, 0, sizeof(p));
+    p.flags = flags | IORING_SETUP_CQSIZE;
+    p.cq_entries = uint32_t(cq);
+    long fd = ::syscall(__NR_io_uring_setup, sq, &p);
+    if (fd >= 0) {
+      ring->fd = int(fd);
+      err = 0;
+      break;
+    }
+    err = errno;
+    if (err != EINVAL) break;
+  }
+  if (ring->fd < 0) {
+    *reason = setup_refusal(err, disabled);
+    return out;
+  }
+  if (int e = ring->map(p)) {
+    *reason = "mmap of the io_uring rings: " + errno_text(e);
+    return out;
+  }
+
+  // Features: EXT_ARG (5.11) for timed waits inside io_uring_enter; NODROP so completions are never lost;
+  // RW_CUR_POS so offset -1 means the file position (kCurrentPosition).
+  struct {
+    uint32_t bit;
+    const char* name;
+  } const features[] = {{IORING_FEAT_EXT_ARG, "IORING_FEAT_EXT_ARG"},
+                        {IORING_FEAT_NODROP, "IORING_FEAT_NODROP"},
+                        {IORING_FEAT_RW_CUR_POS, "IORING_FEAT_RW_CUR_POS"}};
+  for (auto& f : features) {
+    if (!(p.features & f.bit)) {
+      *reason = std::string("kernel lacks ") + f.name;
+      return out;
+    }
+  }
+
+  // Opcodes: ask the kernel (IORING_REGISTER_PROBE, 5.6) instead of trusting version numbers, which
+  // distribution kernels backport around.
+  constexpr unsigned kProbeOps = 256;
+  std::vector<unsigned char> buf(sizeof(io_uring_probe) + kProbeOps * sizeof(io_uring_probe_op), 0);
+  auto* pr = reinterpret_cast<io_uring_probe*>(buf.data());
+  if (::syscall(__NR_io_uring_register, ring->fd, IORING_REGISTER_PROBE, pr, kProbeOps) < 0) {
+    *reason = "IORING_REGISTER_PROBE: " + errno_text(errno);
+    return out;
+  }
+  auto supported = [&](unsigned op) { return op < pr->ops_len && (pr->ops[op].flags & IO_URING_OP_SUPPORTED); };
+  struct {
+    unsigned op;
+    const char* name;
+  } const required[] = {{IORING_OP_READ, "IORING_OP_READ"},     {IORING_OP_WRITE, "IORING_OP_WRITE"},
+                        {IORING_OP_READV, "IORING_OP_READV"},   {IORING_OP_WRITEV, "IORING_OP_WRITEV"},
+                        {IORING_OP_OPENAT, "IORING_OP_OPENAT"}, {IORING_OP_CLOSE, "IORING_OP_CLOSE"},
+                        {IORING_OP_FSYNC, "IORING_OP_FSYNC"},   {IORING_OP_STATX, "IORING_OP_STATX"},
+                        {IORING_OP_ASYNC_CANCEL, "IORING_OP_ASYNC_CANCEL"}};
+  for (auto& r : required) {
+    if (!supported(r.op)) {
+      *reason = std::string("kernel lacks ") + r.name;
+      return out;
+    }
+  }
+  out.has_ftruncate = supported(kOpFtruncate) && !hooks.pretend_no_ftruncate;
+
+  struct utsname u;
+  std::string kernel = ::uname(&u) == 0 ? u.release : "?";
+  std::string mode = (p.flags & IORING_SETUP_DEFER_TASKRUN) ? "SINGLE_ISSUER+DEFER_TASKRUN"
+                     : (p.flags & IORING_SETUP_COOP_TASKRUN) ? "COOP_TASKRUN"
+                                                             : "plain";
+  out.summary = "kernel " + kernel + ", " + mode + ", " + std::to_string(ring->sq_entries) + " SQ/" +
+                std::to_string(ring->cq_entries) + " CQ entries, " +
+                (out.has_ftruncate ? "ftruncate in ring" : "ftruncate inline (no IORING_OP_FTRUNCATE)");
+  out.ring = std::move(ring);
+  return out;
+}
+
+class UringBackend final : public Backend {
+ public:
+  UringBackend(std::unique_ptr<Ring> ring, int wake_fd, bool has_ftruncate, uint32_t max_in_flight)
+      : ring_(std::move(ring)), wake_fd_(wake_fd), has_ftruncate_(has_ftruncate), cap_(max_in_flight) {
+    sq_tail_ = *ring_->sq_tail;
+    arm_wake();
+  }
+
+  ~UringBackend() override;
+
+  const char* name() const override { return "uring"; }
+  void submit(const Submission& sub) override;
+  bool cancel(uint32_t token) override;
+  int wait(Completion* out, int capacity, double timeout_ms) override;
+  void wake() override;
+  BackendStats stats() const override;
+
+  uring::Internals internals() const {
+    uring::Internals in = internals_;
+    in.sq_entries = ring_->sq_entries;
+    in.cq_entries = ring_->cq_entries;
+    in.setup_flags = ring_->setup_flags;
+    return in;
+  }
+
+ private:
+  // --- ring mechanics
+  int enter(unsigned to_submit, unsigned min_complete, unsigned flags, void* arg = nullptr, size_t argsz = 0);
+  unsigned sq_unsubmitted() const { return sq_tail_ - load_acquire(ring_->sq_head); }
+  io_uring_sqe* get_sqe();
+  void flush(bool get_events);
+  void backoff();
+  void reap();
+  void handle_cqe(uint64_t user_data, int32_t res);
+
+  // --- operation life cycle: submit → queue_ (over the cap) → slot → gate → runnable_ → kernel → finish
+  void admit(Op&& op);
+  void pump();
+  void launch(uint32_t index);
+  void prep_sqe(uint32_t index);
+  void finish(uint32_t index, int32_t result);
+  void release(std::unordered_map<int, Gate>::iterator it);
+  void send_cancel(uint64_t target);
+  void arm_wake();
+  bool slot_available() const { return !free_.empty() || slots_.size() < cap_; }
+  static uint64_t user_data_of(uint32_t index, uint32_t gen) { return uint64_t(gen) << 32 | index; }
+
+  std::unique_ptr<Ring> ring_;
+  int wake_fd_;
+  bool has_ftruncate_;
+  unsigned sq_tail_ = 0;  // our copy of the SQ tail; published to the kernel by flush()/enter()
+
+  // One slot per operation the cap lets in, created on first need. A deque because the kernel holds
+  // pointers into slots (the statx buffer; a short path lives inside its std::string) and growing must
+  // not move them.
+  std::deque<Slot> slots_;
+  uint32_t cap_;
+  std::vector<uint32_t> free_;    // free slot indexes (LIFO: warm cache lines)
+  std::deque<Op> queue_;          // contract 7: beyond the cap, FIFO
+  std::deque<uint32_t> runnable_;  // slots cleared to start; launched by pump()
+  std::unordered_map<int, Gate> gates_;  // contract 8, per descriptor with operations in flight
+  std::deque<Completion> ready_;  // finished, not yet handed out by wait()
+
+  uint64_t wake_buf_ = 0;   // the armed eventfd read lands here
+  bool wake_armed_ = false;
+  bool woken_ = false;
+  bool closing_ = false;
+  uint32_t in_ring_ = 0;    // slots in State::kKernel
+
+  BackendStats stats_;
+  uring::Internals internals_;
+};
+
+int UringBackend::enter(unsigned to_submit, unsigned min_complete, unsigned flags, void* arg, size_t argsz) {
+  stats_.enters++;
+  long r = ::syscall(__NR_io_uring_enter, ring_->fd, to_submit, min_complete, flags, arg, argsz);
+  return r < 0 ? -errno : int(r);
+}
+
+// Publishes our SQ tail and hands every unsubmitted SQE to the kernel. With get_events (and min_complete 0)
+// the same call also runs deferred completion work and flushes the overflow list, without sleeping.
+void UringBackend::flush(bool get_events) {
+  for (;;) {
+    store_release(ring_->sq_tail, sq_tail_);
+    unsigned pending = sq_unsubmitted();
+    if (pending == 0 && !get_events) return;
+    int r = enter(pending, 0, get_events ? IORING_ENTER_GETEVENTS : 0);
+    if (r == -EINTR) continue;
+    if (r == -EAGAIN || r == -EBUSY) {
+      backoff();
+      continue;
+    }
+    if (r < 0) fatal("io_uring_enter (submit)", -r);
+    // Without SUBMIT_ALL the kernel stops after an SQE that fails to prepare (it still posts that SQE's
+    // completion); go round again for the rest. No progress at all: give completions time to drain.
+    if (sq_unsubmitted() == 0) return;
+    if (r == 0) backoff();
+    get_events = false;
+  }
+}
+
+// The kernel could not take more requests (EAGAIN: no memory for them; EBUSY on older kernels: completions
+// are waiting on the overflow list). Nothing fails the submission: let completions drain for up to a millisecond.
+void UringBackend::backoff() {
+  struct __kernel_timespec ts = {0, 1000000};
+  io_uring_getevents_arg arg = {};
+  arg.ts = reinterpret_cast<uint64_t>(&ts);
+  enter(0, 1, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof(arg));
+}
+
+io_uring_sqe* UringBackend::get_sqe() {
+  // The SQ is full only when more than sq_entries SQEs were prepared since the last wait(): hand the batch
+  // over early. Apart from the inline ftruncate fallback, this is the only way submit() enters the kernel.
+  while (sq_tail_ - load_acquire(ring_->sq_head) >= ring_->sq_entries) flush(false);
+  io_uring_sqe* sqe = &ring_->sqes[sq_tail_ & ring_->sq_mask];
+  sq_tail_++;
+  std::memset(sqe, 0, sizeof(*sqe));  // fields an opcode does not use must be zero or the kernel says EINVAL
+  return sqe;
+}
+
+void UringBackend::arm_wake() {
+  // A blocking eventfd on purpose: io_uring answers a read on an O_NONBLOCK file with -EAGAIN instead of
+  // waiting. On a blocking one it tries without blocking, then parks the request on the file's poll queue
+  // (IORING_FEAT_FAST_POLL), so no io-wq thread sits in the read.
+  io_uring_sqe* sqe = get_sqe();
+  sqe->opcode = IORING_OP_READ;
+  sqe->fd = wake_fd_;
+  sqe->addr = reinterpret_cast<uint64_t>(&wake_buf_);
+  sqe->len = sizeof(wake_buf_);
+  sqe->off = 0;  // eventfd ignores the position
+  sqe->user_data = kWakeData;
+  wake_armed_ = true;
+}
+
+void UringBackend::send_cancel(uint64_t target) {
+  // IORING_OP_ASYNC_CANCEL matches on user_data (io_uring_prep_cancel(3)). It removes a request parked on
+  // a poll queue, drops one still queued for io-wq, and signals a worker that is running it; the target
+  // then completes with -ECANCELED (or -EINTR/-ERESTARTSYS from an interrupted worker, mapped in
+  // handle_cqe), or with its real
+  // result if it had already finished. The cancel's own completion carries nothing we need.
+  io_uring_sqe* sqe = get_sqe();
+  sqe->opcode = IORING_OP_ASYNC_CANCEL;
+  sqe->fd = -1;
+  sqe->addr = target;
+  sqe->user_data = kCancelData;
+  internals_.cancels_sent++;
+}
+
+void UringBackend::submit(const Submission& sub) {
+  stats_.submitted++;
+  // Contract 1: never refuse; problems found here come back as completions.
+  auto fail = [&](int err) { ready_.push_back({sub.token, -err}); };
+  if (sub.op >= OpCode::kCount) return fail(EINVAL);
+  Op op;
+  op.sub = sub;
+  op.sub.path = nullptr;
+  op.sub.iov = nullptr;
+  if (sub.op == OpCode::kOpen) {
+    if (!sub.path) return fail(EFAULT);
+    op.path = sub.path;
+  } else if (sub.op == OpCode::kReadv || sub.op == OpCode::kWritev) {
+    if (sub.iovcnt > IOV_MAX) return fail(EINVAL);  // what preadv/pwritev say; also bounds the copy
+    if (sub.iovcnt > 0 && !sub.iov) return fail(EFAULT);
+    op.iov.resize(sub.iovcnt);
+    for (uint32_t i = 0; i < sub.iovcnt; i++) op.iov[i] = {sub.iov[i].base, sub.iov[i].len};
+  } else if (sub.op == OpCode::kFstat && !sub.stat) {
+    return fail(EFAULT);
+  }
+  if (queue_.empty() && slot_available()) {
+    admit(std::move(op));
+    pump();
+  } else {
+    queue_.push_back(std::move(op));
+  }
+}
+
+// Takes a slot for `op` and either clears it to start or parks it behind its descriptor's gate.
+void UringBackend::admit(Op&& op) {
+  uint32_t index;
+  if (free_.empty()) {
+    index = uint32_t(slots_.size());
+    slots_.emplace_back();
+  } else {
+    index = free_.back();
+    free_.pop_back();
+  }
+  Slot& s = slots_[index];
+  s.op = std::move(op);
+  s.access = access_of(s.op.sub);
+  s.cancel_requested = false;
+  s.force_async = false;
+  s.iov_first = 0;
+  s.done = 0;
+  s.total = 0;
+  if (s.op.sub.op == OpCode::kWrite) s.total = s.op.sub.len;
+  if (s.op.sub.op == OpCode::kWritev)
+    for (auto& v : s.op.iov) s.total += v.iov_len;
+
+  if (s.access != Access::kNone) {
+    Gate& g = gates_[s.op.sub.fd];
+    bool shares = g.active == 0 || (g.access == s.access && s.access != Access::kExclusive);
+    if (!g.held.empty() || !shares) {
+      s.state = Slot::State::kHeld;
+      g.held.push_back(index);
+      return;
+    }
+    g.active++;
+    g.access = s.access;
+  }
+  s.state = Slot::State::kRunnable;
+  runnable_.push_back(index);
+}
+
+// Starts whatever became startable: slots cleared by their gate, then queued operations as slots free up.
+void UringBackend::pump() {
+  for (;;) {
+    if (!runnable_.empty()) {
+      uint32_t index = runnable_.front();
+      runnable_.pop_front();
+      launch(index);
+    } else if (!queue_.empty() && slot_available()) {
+      Op op = std::move(queue_.front());
+      queue_.pop_front();
+      admit(std::move(op));
+    } else {
+      return;
+    }
+  }
+}
+
+void UringBackend::launch(uint32_t index) {
+  Slot& s = slots_[index];
+  if (s.op.sub.op == OpCode::kFtruncate && !has_ftruncate_) {
+    // Kernels before 6.9 have no IORING_OP_FTRUNCATE. Run it here, after handing the kernel everything
+    // submitted before it so it does not start ahead of them; the result goes out through wait() like any
+    // other completion.
+    flush(false);
+    stats_.inline_ops++;
+    finish(index, run_blocking(s.op.sub));
+    return;
+  }
+  s.state = Slot::State::kKernel;
+  in_ring_++;
+  prep_sqe(index);
+}
+
+// Fills one SQE for the slot's operation, or for the remainder of a short write.
+void UringBackend::prep_sqe(uint32_t index) {
+  Slot& s = slots_[index];
+  const Submission& sub = s.op.sub;
+  io_uring_sqe* sqe = get_sqe();
+  sqe->fd = sub.fd;
+  sqe->user_data = user_data_of(index, s.gen);
+  // Offset -1 means "the file position" for read/write opcodes (IORING_FEAT_RW_CUR_POS).
+  uint64_t pos = sub.offset == kCurrentPosition ? ~uint64_t(0) : uint64_t(sub.offset) + s.done;
+  switch (sub.op) {
+    case OpCode::kOpen:
+      sqe->opcode = IORING_OP_OPENAT;
+      sqe->fd = AT_FDCWD;
+      sqe->addr = reinterpret_cast<uint64_t>(s.op.path.c_str());
+      sqe->len = uint32_t(sub.mode);
+      sqe->open_flags = uint32_t(sub.flags | O_CLOEXEC);  // as posix_ops.cc: no descriptor leaks into children
+      if (s.force_async) sqe->flags |= IOSQE_ASYNC;
+      break;
+    case OpCode::kClose:
+      sqe->opcode = IORING_OP_CLOSE;
+      break;
+    case OpCode::kRead:
+      sqe->opcode = IORING_OP_READ;
+      sqe->addr = reinterpret_cast<uint64_t>(sub.buf);
+      sqe->len = sub.len;
+      sqe->off = pos;
+      break;
+    case OpCode::kWrite:
+      sqe->opcode = IORING_OP_WRITE;
+      sqe->addr = reinterpret_cast<uint64_t>(static_cast<char*>(sub.buf) + s.done);
+      sqe->len = uint32_t(s.total - s.done);
+      sqe->off = pos;
+      break;
+    case OpCode::kReadv:
+    case OpCode::kWritev:
+      sqe->opcode = sub.op == OpCode::kReadv ? IORING_OP_READV : IORING_OP_WRITEV;
+      sqe->addr = reinterpret_cast<uint64_t>(s.op.iov.data() + s.iov_first);
+      sqe->len = uint32_t(s.op.iov.size() - s.iov_first);
+      sqe->off = pos;
+      break;
+    case OpCode::kFsync:
+      sqe->opcode = IORING_OP_FSYNC;
+      break;
+    case OpCode::kFdatasync:
+      sqe->opcode = IORING_OP_FSYNC;
+      sqe->fsync_flags = IORING_FSYNC_DATASYNC;
+      break;
+    case OpCode::kFtruncate:
+      sqe->opcode = kOpFtruncate;
+      sqe->off = uint64_t(sub.offset);  // the new length; a negative one comes back as -EINVAL
+      break;
+    case OpCode::kFstat: {
+      // fstat is statx(fd, "", AT_EMPTY_PATH). STATX_BTIME gives Node's birthtime where the fs knows it.
+      static const char kEmpty[] = "";
+      sqe->opcode = IORING_OP_STATX;
+      sqe->addr = reinterpret_cast<uint64_t>(kEmpty);
+      sqe->len = STATX_BASIC_STATS | STATX_BTIME;
+      sqe->statx_flags = AT_EMPTY_PATH;
+      sqe->addr2 = reinterpret_cast<uint64_t>(&s.stx);
+      break;
+    }
+    case OpCode::kCount:
+      break;
+  }
+}
+
+void fill_from_statx(StatResult* out, const struct statx& x) {
+  auto ns = [](const struct statx_timestamp& t) { return int64_t(t.tv_sec) * 1000000000 + t.tv_nsec; };
+  // makedev() gives the same dev_t encoding glibc's fstat reports, so both backends agree on `dev`.
+  out->dev = int64_t(makedev(x.stx_dev_major, x.stx_dev_minor));
+  out->mode = x.stx_mode;
+  out->nlink = x.stx_nlink;
+  out->uid = x.stx_uid;
+  out->gid = x.stx_gid;
+  out->rdev = int64_t(makedev(x.stx_rdev_major, x.stx_rdev_minor));
+  out->blksize = x.stx_blksize;
+  out->ino = int64_t(x.stx_ino);
+  out->size = int64_t(x.stx_size);
+  out->blocks = int64_t(x.stx_blocks);
+  out->atime_ns = ns(x.stx_atime);
+  out->mtime_ns = ns(x.stx_mtime);
+  out->ctime_ns = ns(x.stx_ctime);
+  out->birthtime_ns = (x.stx_mask & STATX_BTIME) ? ns(x.stx_btime) : 0;
+}
+
+// Clears the next operations held on a descriptor, in order: one exclusive one, or a run of the same
+// sharing kind. Forgets the descriptor once nothing is running or waiting on it.
+void UringBackend::release(std::unordered_map<int, Gate>::iterator it) {
+  Gate& g = it->second;
+  while (!g.held.empty()) {
+    Slot& next = slots_[g.held.front()];
+    bool shares = g.active == 0 || (g.access == next.access && next.access != Access::kExclusive);
+    if (!shares) break;
+    g.active++;
+    g.access = next.access;
+    next.state = Slot::State::kRunnable;
+    runnable_.push_back(g.held.front());
+    g.held.pop_front();
+  }
+  if (g.active == 0 && g.held.empty()) gates_.erase(it);
+}
+
+// Ends a slot's operation: queues its completion, lets its descriptor's gate move, frees the slot.
+void UringBackend::finish(uint32_t index, int32_t result) {
+  Slot& s = slots_[index];
+  if (s.state == Slot::State::kKernel) in_ring_--;
+  ready_.push_back({s.op.sub.token, result});
+  if (s.access != Access::kNone && s.state != Slot::State::kHeld) {
+    auto it = gates_.find(s.op.sub.fd);
+    if (it != gates_.end()) {
+      it->second.active--;
+      release(it);
+    }
+  }
+  s.state = Slot::State::kFree;
+  s.gen = (s.gen + 1) & 0x7fffffff;  // keeps bit 63 of user_data clear for kWakeData/kCancelData
+  s.op.path.clear();
+  s.op.iov.clear();
+  free_.push_back(index);
+}
+
+void UringBackend::handle_cqe(uint64_t user_data, int32_t res) {
+  if (user_data == kWakeData) {
+    wake_armed_ = false;
+    if (closing_) return;
+    woken_ = true;  // also on an error: a spurious return from wait() is allowed, a lost wake is not
+    arm_wake();
+    return;
+  }
+  if (user_data == kCancelData) return;
+
+  uint32_t index = uint32_t(user_data);
+  uint32_t gen = uint32_t(user_data >> 32);
+  if (index >= slots_.size() || slots_[index].gen != gen || slots_[index].state != Slot::State::kKernel) {
+    fatal("io_uring completion for an unknown request", EINVAL);  // would mean two completions for one op
+  }
+  Slot& s = slots_[index];
+  OpCode op = s.op.sub.op;
+  // A cancel reaches an operation blocked inside an io-wq worker by signalling the worker. The operation
+  // then ends with -EINTR, or with one of the kernel-internal restart codes (include/linux/errno.h:
+  // ERESTARTSYS 512 … ERESTART_RESTARTBLOCK 516), which io_uring passes through unchanged: 6.18 completes
+  // a cancelled blocking FIFO open with -512. Neither may reach the caller as such: the restart codes are
+  // EINTR to user space, and an interruption we asked for is a cancellation.
+  if (res <= -512 && res >= -516) res = -EINTR;
+  if (res == -EINTR && s.cancel_requested) res = -ECANCELED;
+
+  if (op == OpCode::kWrite || op == OpCode::kWritev) {
+    if (res > 0) {
+      s.done += uint64_t(res);
+      if (s.done < s.total && !s.cancel_requested && !closing_) {
+        // Short write (RLIMIT_FSIZE, ENOSPC, a pipe with room for part): send the rest, as posix_ops.cc
+        // loops on write(). The kernel's answer to the next SQE decides: more bytes, or an error that we
+        // turn into the bytes already written below.
+        if (op == OpCode::kWritev) {
+          uint64_t skip = uint64_t(res);
+          auto& iov = s.op.iov;
+          while (s.iov_first < iov.size() && skip >= iov[s.iov_first].iov_len) skip -= iov[s.iov_first++].iov_len;
+          if (s.iov_first < iov.size()) {
+            iov[s.iov_first].iov_base = static_cast<char*>(iov[s.iov_first].iov_base) + skip;
+            iov[s.iov_first].iov_len -= skip;
+          }
+        }
+        internals_.write_continuations++;
+        prep_sqe(index);
+        return;
+      }
+    }
+    // Bytes that reached the file are never hidden behind a later error (contract 2).
+    if (s.done > 0) res = int32_t(s.done);
+  } else if (op == OpCode::kOpen && res == -ENXIO && !(s.op.sub.flags & O_NONBLOCK) && !s.force_async &&
+             !s.cancel_requested && !closing_) {
+    // io_uring first tries every open without blocking, with O_NONBLOCK added, and does not retry on
+    // ENXIO, which is what a FIFO opened for writing without a reader answers then. open(2) would wait
+    // for the reader. Only the retry in io-wq (IOSQE_ASYNC) opens in blocking mode; other ENXIO opens
+    // (devices, sockets) just fail the same way twice.
+    s.force_async = true;
+    prep_sqe(index);
+    return;
+  } else if (op == OpCode::kFstat && res == 0) {
+    fill_from_statx(s.op.sub.stat, s.stx);
+  }
+  finish(index, res);
+}
+
+// Moves every available completion out of the CQ, in batches, and flushes the kernel's overflow list when
+// it has one. Never sleeps.
+void UringBackend::reap() {
+  for (;;) {
+    unsigned head = *ring_->cq_head;  // only we write it
+    unsigned tail = load_acquire(ring_->cq_tail);
+    if (head == tail) {
+      // IORING_SQ_CQ_OVERFLOW: completions did not fit and wait in the kernel. Only io_uring_enter with
+      // GETEVENTS moves them into the (now empty) ring. Correctness does not depend on the CQ being big.
+      if (!(load_acquire(ring_->sq_flags) & IORING_SQ_CQ_OVERFLOW)) return;
+      internals_.overflow_flushes++;
+      int r = enter(0, 0, IORING_ENTER_GETEVENTS);
+      if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) fatal("io_uring_enter (overflow flush)", -r);
+      continue;
+    }
+    // Copy a batch out and give the entries back before acting on them: acting may prepare SQEs and enter
+    // the kernel, which should see the CQ space already free.
+    struct {
+      uint64_t user_data;
+      int32_t res;
+    } batch[64];
+    unsigned n = 0;
+    while (head != tail && n < 64) {
+      const io_uring_cqe& c = ring_->cqes[head & ring_->cq_mask];
+      batch[n++] = {c.user_data, c.res};
+      head++;
+    }
+    store_release(ring_->cq_head, head);
+    for (unsigned i = 0; i < n; i++) handle_cqe(batch[i].user_data, batch[i].res);
+  }
+}
+
+bool UringBackend::cancel(uint32_t token) {
+  stats_.cancel_requests++;
+  // A linear scan: cancellation is rare next to submission, and a token map would cost every operation.
+  for (uint32_t i = 0; i < slots_.size(); i++) {
+    Slot& s = slots_[i];
+    if (s.state == Slot::State::kFree || s.op.sub.token != token) continue;
+    if (s.state == Slot::State::kKernel) {
+      if (!s.cancel_requested) {
+        s.cancel_requested = true;
+        send_cancel(user_data_of(i, s.gen));  // goes out with the next wait()'s enter
+      }
+      return true;
+    }
+    // Held behind its descriptor's gate, or cleared but not yet launched: the kernel never saw it.
+    if (s.state == Slot::State::kHeld) {
+      auto g = gates_.find(s.op.sub.fd);
+      std::erase(g->second.held, i);
+      release(g);  // a later operation may now share with what is running
+    } else {
+      std::erase(runnable_, i);
+    }
+    finish(i, -ECANCELED);
+    pump();
+    return true;
+  }
+  for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+    if (it->sub.token != token) continue;
+    ready_.push_back({token, -ECANCELED});
+    queue_.erase(it);
+    return true;
+  }
+  return false;  // unknown, or already completed and waiting in ready_
+}
+
+void UringBackend::wake() {
+  // Any thread. The eventfd read armed in the ring completes; the loop thread sees kWakeData.
+  uint64_t one = 1;
+  while (::write(wake_fd_, &one, sizeof(one)) < 0 && errno == EINTR) {
+  }
+}
+
+int UringBackend::wait(Completion* out, int capacity, double timeout_ms) {
+  reap();
+  pump();
+  if (capacity <= 0) {
+    flush(false);
+    return 0;
+  }
+  if (!ready_.empty() || woken_) {
+    // Something to hand out already: still give the kernel what was submitted (contract 5), and take what
+    // that produced, but do not sleep.
+    if (sq_unsubmitted() > 0) {
+      flush(true);
+      reap();
+      pump();
+    }
+  } else {
+    int64_t wait_ns = timeout_to_ns(timeout_ms);
+    int64_t deadline = wait_ns > 0 ? monotonic_ns() + wait_ns : 0;
+    for (;;) {
+      store_release(ring_->sq_tail, sq_tail_);
+      unsigned to_submit = sq_unsubmitted();
+      int r;
+      if (wait_ns == 0) {
+        r = enter(to_submit, 0, IORING_ENTER_GETEVENTS);
+      } else if (wait_ns < 0) {
+        r = enter(to_submit, 1, IORING_ENTER_GETEVENTS);
+      } else {
+        int64_t left = deadline - monotonic_ns();
+        if (left <= 0) {
+          if (to_submit > 0) flush(true);
+          reap();
+          pump();
+          break;
+        }
+        // IORING_ENTER_EXT_ARG: the timeout rides in io_uring_getevents_arg (io_uring_enter(2)); the kernel
+        // returns -ETIME when it expires, which is not an error for us.
+        struct __kernel_timespec ts = {left / 1000000000, left % 1000000000};
+        io_uring_getevents_arg arg = {};
+        arg.ts = reinterpret_cast<uint64_t>(&ts);
+        r = enter(to_submit, 1, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof(arg));
+      }
+      if (r == -EAGAIN || r == -EBUSY) backoff();
+      else if (r < 0 && r != -EINTR && r != -ETIME) fatal("io_uring_enter (wait)", -r);
+      // A positive r counts submissions only: the wait part may have ended early (EINTR) without saying so.
+      reap();
+      pump();
+      if (!ready_.empty() || woken_ || wait_ns == 0) break;
+      // Only internal completions (a cancel's answer) or an interruption: wait again for the time left.
+    }
+  }
+  int n = 0;
+  while (n < capacity && !ready_.empty()) {
+    out[n++] = ready_.front();
+    ready_.pop_front();
+  }
+  stats_.completed += uint64_t(n);
+  woken_ = false;
+  return n;
+}
+
+BackendStats UringBackend::stats() const {
+  BackendStats s = stats_;
+  s.in_flight = uint32_t(stats_.submitted - stats_.completed);
+  s.queued = uint32_t(queue_.size());
+  return s;
+}
+
+UringBackend::~UringBackend() {
+  // Contract 9: nothing may write into caller memory after we return. Operations the kernel never saw are
+  // dropped; everything in the ring is cancelled and reaped until no slot is busy. Closing the ring fd
+  // alone would not do: the kernel tears the ring down asynchronously, and io-wq may still be writing.
+  closing_ = true;
+  queue_.clear();
+  runnable_.clear();
+  gates_.clear();
+  for (auto& s : slots_)
+    if (s.state == Slot::State::kHeld || s.state == Slot::State::kRunnable) s.state = Slot::State::kFree;
+  for (uint32_t i = 0; i < slots_.size(); i++)
+    if (slots_[i].state == Slot::State::kKernel) send_cancel(user_data_of(i, slots_[i].gen));
+  if (wake_armed_) send_cancel(kWakeData);
+
+  while (in_ring_ > 0 || wake_armed_) {
+    store_release(ring_->sq_tail, sq_tail_);
+    // Wake up every second to repeat the cancels: a request can slip past one (e.g. it was between io-wq
+    // queues when the first cancel looked), never past all of them.
+    struct __kernel_timespec ts = {1, 0};
+    io_uring_getevents_arg arg = {};
+    arg.ts = reinterpret_cast<uint64_t>(&ts);
+    int r = enter(sq_unsubmitted(), 1, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof(arg));
+    if (r < 0 && r != -EINTR && r != -ETIME && r != -EAGAIN && r != -EBUSY) fatal("io_uring_enter (drain)", -r);
+    reap();
+    if (r == -ETIME) {
+      for (uint32_t i = 0; i < slots_.size(); i++)
+        if (slots_[i].state == Slot::State::kKernel) send_cancel(user_data_of(i, slots_[i].gen));
+      if (wake_armed_) send_cancel(kWakeData);
+    }
+  }
+  ::close(wake_fd_);
+  // ring_ unmaps and closes the ring fd.
+}
+
+std::unique_ptr<Backend> make(const BackendOptions& options, const uring::TestHooks& hooks, std::string* reason) {
+  std::string why;
+  Probed probed = probe(options, hooks, &why);
+  if (!probed.ring) {
+    if (reason) *reason = why;
+    return nullptr;
+  }
+  int efd = ::eventfd(0, EFD_CLOEXEC);  // blocking: see arm_wake()
+  if (efd < 0) {
+    if (reason) *reason = "eventfd: " + errno_text(errno);
+    return nullptr;
+  }
+  uint32_t cap = std::max<uint32_t>(options.max_in_flight, 1);
+  if (reason) *reason = probed.summary + ", in-flight cap " + std::to_string(cap);
+  return std::make_unique<UringBackend>(std::move(probed.ring), efd, probed.has_ftruncate, cap);
+}
+
+}  // namespace
+
+std::unique_ptr<Backend> make_uring_backend(const BackendOptions& options, std::string* reason) {
+  return make(options, uring::TestHooks{}, reason);
+}
+
+namespace uring {
+
+std::unique_ptr<Backend> make_with_hooks(const BackendOptions& options, const TestHooks& hooks,
+                                         std::string* reason) {
+  return make(options, hooks, reason);
+}
+
+bool internals(const Backend& backend, Internals* out) {
+  auto* u = dynamic_cast<const UringBackend*>(&backend);
+  if (!u) return false;
+  *out = u->internals();
+  return true;
+}
+
+}  // namespace uring
+}  // namespace corio

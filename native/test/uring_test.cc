@@ -1,0 +1,570 @@
+// io_uring-only cases: the probe, batching under the SQ size and the in-flight cap, the ftruncate fallback,
+// wake and cancel on a ring, rounding of short timeouts, short-write continuation and CQ overflow. The
+// behaviour every backend shares is in core_cases.cc; these cases look at what only a ring has.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../core/linux.h"
+#include "../core/uring.h"
+#include "harness.h"
+
+namespace {
+
+using namespace corio;
+using corio::test::collect;
+using corio::test::Context;
+using corio::test::Failure;
+
+std::unique_ptr<Backend> make_backend(const BackendOptions& options, const uring::TestHooks& hooks = {}) {
+  std::string reason;
+  auto b = uring::make_with_hooks(options, hooks, &reason);
+  if (!b) throw Failure{"io_uring backend unavailable: " + reason};
+  return b;
+}
+
+int open_scratch(Context& ctx, const char* name, int flags = O_RDWR | O_CREAT | O_TRUNC) {
+  std::string path = ctx.scratch_dir + "/" + name;
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0644);
+  if (fd < 0) throw Failure{"open " + path + ": " + std::strerror(errno)};
+  return fd;
+}
+
+Submission write_sub(uint32_t token, int fd, const void* buf, uint32_t len, int64_t offset) {
+  Submission s;
+  s.op = OpCode::kWrite;
+  s.token = token;
+  s.fd = fd;
+  s.buf = const_cast<void*>(buf);
+  s.len = len;
+  s.offset = offset;
+  return s;
+}
+
+// Fills a pipe until a write would block, then makes its write end blocking again, so the next write
+// through the ring has to wait for a reader that never comes.
+void fill_pipe(int wfd) {
+  int fl = ::fcntl(wfd, F_GETFL);
+  ::fcntl(wfd, F_SETFL, fl | O_NONBLOCK);
+  char chunk[4096] = {};
+  while (::write(wfd, chunk, sizeof chunk) > 0) {
+  }
+  ::fcntl(wfd, F_SETFL, fl);
+}
+
+// Runs `body` in a forked child (for process-wide settings such as RLIMIT_FSIZE) and fails with the
+// child's message if it exits non-zero. The child makes its own ring: rings are per process.
+void in_child(const std::function<std::string()>& body) {
+  int p[2];
+  CHECK(::pipe(p) == 0);
+  pid_t pid = ::fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    ::close(p[0]);
+    std::string err;
+    try {
+      err = body();
+    } catch (const Failure& f) {
+      err = f.message;
+    }
+    if (!err.empty()) (void)!::write(p[1], err.data(), err.size());
+    ::_exit(err.empty() ? 0 : 1);
+  }
+  ::close(p[1]);
+  std::string msg;
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(p[0], buf, sizeof buf)) > 0) msg.append(buf, size_t(n));
+  ::close(p[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw Failure{"child: " + (msg.empty() ? "crashed" : msg)};
+}
+
+// Fails the whole run instead of hanging it when a case that waits without a timeout never returns.
+class Watchdog {
+ public:
+  explicit Watchdog(const char* what, int seconds = 20) : thread_([this, what, seconds] {
+      std::unique_lock lock(mu_);
+      if (!cv_.wait_for(lock, std::chrono::seconds(seconds), [this] { return done_; })) {
+        std::fprintf(stderr, "FAIL watchdog: %s did not return\n", what);
+        std::_Exit(1);
+      }
+    }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+CORE_CASE_FOR("uring", "probe: force_uring_errno makes creation fail with the errno's name") {
+  BackendOptions o;
+  o.force_uring_errno = EPERM;
+  std::string reason;
+  CHECK(make_uring_backend(o, &reason) == nullptr);
+  CHECK(reason.find("EPERM") != std::string::npos);
+  o.force_uring_errno = ENOSYS;
+  CHECK(make_uring_backend(o, &reason) == nullptr);
+  CHECK(reason.find("ENOSYS") != std::string::npos);
+  auto choice = create_backend("uring", o);
+  CHECK(!choice.backend);
+  CHECK(choice.reason.find("ENOSYS") != std::string::npos);
+}
+
+CORE_CASE_FOR("uring", "probe: success reason names the kernel and the ring mode") {
+  std::string reason;
+  auto b = make_uring_backend(BackendOptions{}, &reason);
+  CHECK(b != nullptr);
+  CHECK(reason.find("kernel ") != std::string::npos);
+  CHECK(reason.find("SQ/") != std::string::npos);
+  uring::Internals in;
+  CHECK(uring::internals(*b, &in));
+  CHECK(in.cq_entries >= 2 * in.sq_entries);
+  CHECK(in.cq_entries >= BackendOptions{}.max_in_flight);  // the CQ holds every operation the cap allows
+}
+
+CORE_CASE_FOR("uring", "1,000 writes through queue_depth 8 and max_in_flight 16 complete once, in the file") {
+  BackendOptions o;
+  o.queue_depth = 8;
+  o.max_in_flight = 16;
+  auto b = make_backend(o);
+  int fd = open_scratch(ctx, "many");
+  constexpr uint32_t kN = 1000, kRec = 16;
+  std::vector<char> data(kN * kRec);
+  for (uint32_t i = 0; i < kN; i++) std::snprintf(&data[i * kRec], kRec, "rec %010u", i);
+  for (uint32_t i = 0; i < kN; i++) b->submit(write_sub(i + 1, fd, &data[i * kRec], kRec, int64_t(i) * kRec));
+  CHECK(b->stats().queued > 0);  // the cap held most of them back
+  auto got = collect(*b, kN);
+  std::vector<int> seen(kN + 1, 0);
+  for (auto& c : got) {
+    CHECK(c.token >= 1 && c.token <= kN);
+    CHECK_EQ(c.result, int32_t(kRec));
+    seen[c.token]++;
+  }
+  for (uint32_t i = 1; i <= kN; i++) CHECK_EQ(seen[i], 1);
+  Completion extra[4];
+  CHECK_EQ(b->wait(extra, 4, 0), 0);  // exactly once: nothing else arrives
+  auto st = b->stats();
+  CHECK_EQ(st.submitted, uint64_t(kN));
+  CHECK_EQ(st.completed, uint64_t(kN));
+  CHECK_EQ(st.in_flight, 0u);
+  CHECK_EQ(st.queued, 0u);
+  std::vector<char> back(kN * kRec);
+  CHECK_EQ(::pread(fd, back.data(), back.size(), 0), ssize_t(back.size()));
+  CHECK(back == data);
+  b.reset();
+  ::close(fd);
+}
+
+CORE_CASE_FOR("uring", "batching: 1,000 writes take few io_uring_enter calls") {
+  int fd = open_scratch(ctx, "batched");
+  constexpr uint32_t kN = 1000;
+  static char rec[32] = "0123456789abcdef0123456789abcde";
+  auto before = ctx.backend->stats().enters;
+  for (uint32_t i = 0; i < kN; i++) ctx.backend->submit(write_sub(i, fd, rec, 32, int64_t(i) * 32));
+  auto got = collect(*ctx.backend, kN);
+  for (auto& c : got) CHECK_EQ(c.result, 32);
+  auto enters = ctx.backend->stats().enters - before;
+  // 1,000 SQEs fit in 4 batches of 256; completions arrive in bursts. One enter per write would be 1,000+.
+  CHECK(enters < 200);
+  std::printf("     (%llu io_uring_enter calls for %u writes)\n", (unsigned long long)enters, kN);
+  ::close(fd);
+}
+
+CORE_CASE_FOR("uring", "ftruncate through IORING_OP_FTRUNCATE and through the inline fallback") {
+  for (bool pretend_old_kernel : {false, true}) {
+    uring::TestHooks hooks;
+    hooks.pretend_no_ftruncate = pretend_old_kernel;
+    auto b = make_backend(BackendOptions{}, hooks);
+    int fd = open_scratch(ctx, pretend_old_kernel ? "trunc-inline" : "trunc-ring");
+    static char bytes[4096] = {1};
+    b->submit(write_sub(1, fd, bytes, sizeof bytes, 0));
+    CHECK_EQ(collect(*b, 1)[0].result, 4096);
+    Submission t;
+    t.op = OpCode::kFtruncate;
+    t.token = 2;
+    t.fd = fd;
+    t.offset = 100;
+    b->submit(t);
+    auto c = collect(*b, 1)[0];
+    CHECK_EQ(c.token, 2u);
+    CHECK_EQ(c.result, 0);
+    struct stat st;
+    CHECK(::fstat(fd, &st) == 0);
+    CHECK_EQ(int64_t(st.st_size), int64_t(100));
+    t.token = 3;
+    t.offset = -5;
+    b->submit(t);
+    CHECK_EQ(collect(*b, 1)[0].result, -EINVAL);
+    CHECK_EQ(b->stats().inline_ops, pretend_old_kernel ? uint64_t(2) : uint64_t(0));
+    b.reset();
+    ::close(fd);
+  }
+}
+
+CORE_CASE_FOR("uring", "wake() from another thread interrupts an infinite wait; an earlier wake() is kept") {
+  Watchdog dog("wait(-1) after wake()");
+  std::thread t([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    ctx.backend->wake();
+  });
+  Completion out[4];
+  int n = ctx.backend->wait(out, 4, -1);
+  t.join();
+  CHECK_EQ(n, 0);
+  ctx.backend->wake();  // before the wait: the next wait returns at once
+  CHECK_EQ(ctx.backend->wait(out, 4, -1), 0);
+  // And the wake was consumed: a poll now finds nothing and does not report a stale wake.
+  CHECK_EQ(ctx.backend->wait(out, 4, 0), 0);
+  CHECK_EQ(ctx.backend->stats().completed, uint64_t(0));  // the internal eventfd read never surfaces
+}
+
+CORE_CASE_FOR("uring", "cancel of a write blocked on a full pipe completes with -ECANCELED") {
+  Watchdog dog("cancel of a blocked pipe write");
+  int p[2];
+  CHECK(::pipe2(p, O_CLOEXEC) == 0);
+  fill_pipe(p[1]);
+  static char buf[4096];
+  ctx.backend->submit(write_sub(7, p[1], buf, sizeof buf, kCurrentPosition));
+  Completion out[4];
+  CHECK_EQ(ctx.backend->wait(out, 4, 20), 0);  // it really is blocked
+  CHECK(ctx.backend->cancel(7));
+  auto c = collect(*ctx.backend, 1)[0];
+  CHECK_EQ(c.token, 7u);
+  CHECK_EQ(c.result, -ECANCELED);
+  CHECK(!ctx.backend->cancel(7));   // completed: unknown now
+  CHECK(!ctx.backend->cancel(999));  // never seen
+  CHECK_EQ(ctx.backend->stats().in_flight, 0u);
+  ::close(p[0]);
+  ::close(p[1]);
+}
+
+CORE_CASE_FOR("uring", "destroying the backend with a write blocked on a pipe does not hang") {
+  Watchdog dog("destructor with a blocked write");
+  int p[2];
+  CHECK(::pipe2(p, O_CLOEXEC) == 0);
+  fill_pipe(p[1]);
+  auto b = make_backend(BackendOptions{});
+  static char buf[4096];
+  b->submit(write_sub(1, p[1], buf, sizeof buf, kCurrentPosition));
+  b->submit(write_sub(2, p[1], buf, sizeof buf, kCurrentPosition));
+  Completion out[4];
+  CHECK_EQ(b->wait(out, 4, 10), 0);
+  b.reset();  // must cancel and reap both before returning; the pipe stays open meanwhile
+  ::close(p[0]);
+  ::close(p[1]);
+}
+
+CORE_CASE_FOR("uring", "cancel of an operation queued behind the cap, and of one held behind its descriptor") {
+  BackendOptions o;
+  o.max_in_flight = 2;
+  auto b = make_backend(o);
+  int p[2];
+  CHECK(::pipe2(p, O_CLOEXEC) == 0);
+  fill_pipe(p[1]);
+  int fd = open_scratch(ctx, "queued");
+  static char buf[64];
+  b->submit(write_sub(1, p[1], buf, sizeof buf, kCurrentPosition));  // blocks in the kernel
+  Submission sync;
+  sync.op = OpCode::kFsync;
+  sync.token = 2;
+  sync.fd = p[1];
+  b->submit(sync);                                 // takes the second slot, held until write 1 finishes
+  b->submit(write_sub(3, fd, buf, sizeof buf, 0));  // beyond the cap: queued in the backend
+  CHECK_EQ(b->stats().queued, 1u);
+  CHECK(b->cancel(3));
+  CHECK(b->cancel(2));
+  auto got = collect(*b, 2);
+  std::set<uint32_t> tokens;
+  for (auto& c : got) {
+    CHECK_EQ(c.result, -ECANCELED);
+    tokens.insert(c.token);
+  }
+  CHECK(tokens == std::set<uint32_t>({2, 3}));
+  CHECK(b->cancel(1));
+  auto c = collect(*b, 1)[0];
+  CHECK_EQ(c.token, 1u);
+  CHECK_EQ(c.result, -ECANCELED);
+  b.reset();
+  ::close(fd);
+  ::close(p[0]);
+  ::close(p[1]);
+}
+
+CORE_CASE_FOR("uring", "wait(…, 0.4) with nothing pending returns 0 after at least 0.3 ms (no spin)") {
+  Completion out[4];
+  for (int i = 0; i < 5; i++) {
+    auto t0 = std::chrono::steady_clock::now();
+    int n = ctx.backend->wait(out, 4, 0.4);
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+    CHECK_EQ(n, 0);
+    CHECK(us >= 300);
+  }
+  auto before = ctx.backend->stats().enters;
+  CHECK_EQ(ctx.backend->wait(out, 4, 0.0001), 0);  // 100 ns: rounds up to a real (tiny) sleep, one enter
+  CHECK(ctx.backend->stats().enters - before <= 2);
+}
+
+CORE_CASE_FOR("uring", "a read submitted after a write in the same batch sees the write (contract 8)") {
+  int fd = open_scratch(ctx, "raw");
+  for (int round = 0; round < 50; round++) {
+    char w[512], r[512] = {};
+    std::memset(w, 'a' + round % 26, sizeof w);
+    ctx.backend->submit(write_sub(1, fd, w, sizeof w, 0));
+    Submission rd;
+    rd.op = OpCode::kRead;
+    rd.token = 2;
+    rd.fd = fd;
+    rd.buf = r;
+    rd.len = sizeof r;
+    rd.offset = 0;
+    ctx.backend->submit(rd);
+    Submission sync;
+    sync.op = OpCode::kFdatasync;
+    sync.token = 3;
+    sync.fd = fd;
+    if (round % 10 == 0) ctx.backend->submit(sync);
+    auto got = collect(*ctx.backend, round % 10 == 0 ? 3 : 2);
+    for (auto& c : got) CHECK_EQ(c.result, c.token == 3 ? 0 : 512);
+    CHECK(std::memcmp(w, r, sizeof w) == 0);
+  }
+  ::close(fd);
+}
+
+CORE_CASE_FOR("uring", "fstat through statx matches fstat(2) and fills birthtime when the fs has it") {
+  int fd = open_scratch(ctx, "stat");
+  CHECK_EQ(::write(fd, "hello", 5), 5);
+  StatResult sr{};
+  Submission s;
+  s.op = OpCode::kFstat;
+  s.token = 1;
+  s.fd = fd;
+  s.stat = &sr;
+  CHECK_EQ(corio::test::run_one(ctx, s), 0);
+  struct stat st;
+  CHECK(::fstat(fd, &st) == 0);
+  CHECK_EQ(sr.dev, int64_t(st.st_dev));
+  CHECK_EQ(sr.ino, int64_t(st.st_ino));
+  CHECK_EQ(sr.size, int64_t(5));
+  CHECK_EQ(sr.mode, int64_t(st.st_mode));
+  CHECK_EQ(sr.mtime_ns, int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+  struct statx x;
+  if (::statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &x) == 0 && (x.stx_mask & STATX_BTIME)) CHECK(sr.birthtime_ns > 0);
+  ::close(fd);
+}
+
+CORE_CASE_FOR("uring", "short write: the rest goes in another SQE; a partial failure reports the bytes written") {
+  // A pipe takes what fits without blocking and reports a short write; a slow reader makes room later.
+  {
+    int p[2];
+    CHECK(::pipe2(p, O_CLOEXEC) == 0);
+    std::vector<char> data(256 * 1024);
+    for (size_t i = 0; i < data.size(); i++) data[i] = char(i * 7);
+    std::vector<char> got;
+    std::thread reader([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      char buf[8192];
+      ssize_t n;
+      while ((n = ::read(p[0], buf, sizeof buf)) > 0) got.insert(got.end(), buf, buf + n);
+    });
+    auto b = make_backend(BackendOptions{});
+    b->submit(write_sub(1, p[1], data.data(), uint32_t(data.size()), kCurrentPosition));
+    auto c = collect(*b, 1)[0];
+    uring::Internals in;
+    CHECK(uring::internals(*b, &in));
+    b.reset();
+    ::close(p[1]);
+    reader.join();
+    ::close(p[0]);
+    CHECK_EQ(c.result, int32_t(data.size()));
+    CHECK(got == data);
+    std::printf("     (%llu continuation SQEs for one 256 KiB pipe write)\n",
+                (unsigned long long)in.write_continuations);
+  }
+  // RLIMIT_FSIZE stops a regular-file write part-way (SIGXFSZ ignored, so the kernel returns the short
+  // count and then EFBIG). The process-wide limit lives in a child.
+  std::string path = ctx.scratch_dir + "/fsize";
+  in_child([&]() -> std::string {
+    ::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = {1000, 1000};
+    if (::setrlimit(RLIMIT_FSIZE, &rl) != 0) return "setrlimit failed";
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return "open failed";
+    auto b = make_backend(BackendOptions{});
+    static char buf[4096];
+    std::memset(buf, 'x', sizeof buf);
+    b->submit(write_sub(1, fd, buf, sizeof buf, 0));
+    int32_t r1 = collect(*b, 1)[0].result;
+    // writev across three elements, starting 200 bytes below the limit.
+    IoVec iov[3] = {{buf, 100}, {buf, 100}, {buf, 100}};
+    Submission wv;
+    wv.op = OpCode::kWritev;
+    wv.token = 2;
+    wv.fd = fd;
+    wv.iov = iov;
+    wv.iovcnt = 3;
+    wv.offset = 800;
+    b->submit(wv);
+    int32_t r2 = collect(*b, 1)[0].result;
+    b->submit(write_sub(3, fd, buf, 10, 1000));  // nothing fits: the error itself
+    int32_t r3 = collect(*b, 1)[0].result;
+    b.reset();
+    struct stat st;
+    ::fstat(fd, &st);
+    ::close(fd);
+    if (r1 != 1000) return "write reported " + std::to_string(r1) + ", expected 1000";
+    if (r2 != 200) return "writev reported " + std::to_string(r2) + ", expected 200";
+    if (r3 != -EFBIG) return "write past the limit reported " + std::to_string(r3);
+    if (st.st_size != 1000) return "file size " + std::to_string(st.st_size);
+    return "";
+  });
+}
+
+CORE_CASE_FOR("uring", "CQ overflow: completions beyond a tiny CQ are flushed from the overflow list") {
+  BackendOptions o;
+  o.queue_depth = 4;  // CQ of 8
+  o.max_in_flight = 512;
+  uring::TestHooks hooks;
+  hooks.cq_exactly_twice_sq = true;
+  auto b = make_backend(o, hooks);
+  uring::Internals in;
+  CHECK(uring::internals(*b, &in));
+  CHECK_EQ(in.cq_entries, 8u);
+  int fd = open_scratch(ctx, "overflow");
+  constexpr uint32_t kN = 300;
+  static char rec[8] = "abcdefg";
+  for (uint32_t i = 0; i < kN; i++) b->submit(write_sub(i, fd, rec, 8, int64_t(i) * 8));
+  Completion out[1];
+  b->wait(out, 0, 0);  // flush only
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let io-wq finish them all
+  std::vector<int> seen(kN, 0);
+  auto got = collect(*b, kN);
+  for (auto& c : got) {
+    CHECK_EQ(c.result, 8);
+    seen[c.token]++;
+  }
+  for (uint32_t i = 0; i < kN; i++) CHECK_EQ(seen[i], 1);
+  CHECK(uring::internals(*b, &in));
+  std::printf("     (%llu overflow flushes)\n", (unsigned long long)in.overflow_flushes);
+  CHECK(in.overflow_flushes > 0);
+  b.reset();
+  ::close(fd);
+}
+
+CORE_CASE_FOR("uring", "cancel of an open blocked in an io-wq worker (FIFO with no reader); destroy with one") {
+  // Unlike a pipe write, which waits on a poll queue, this open blocks inside a worker thread, so
+  // ASYNC_CANCEL has to signal the worker. O_TRUNC matters: io_uring's first, non-blocking attempt sets
+  // O_NONBLOCK (a FIFO would then open or fail with ENXIO at once); O_TRUNC sends the open straight to
+  // io-wq, where it waits for a reader like open(2). The worker ends it with -ERESTARTSYS (512); the caller
+  // must see -ECANCELED.
+  Watchdog dog("cancel of an open blocked on a FIFO");
+  std::string fifo = ctx.scratch_dir + "/fifo";
+  CHECK(::mkfifo(fifo.c_str(), 0600) == 0);
+  Submission op;
+  op.op = OpCode::kOpen;
+  op.token = 5;
+  op.path = fifo.c_str();
+  op.flags = O_WRONLY | O_TRUNC;
+  ctx.backend->submit(op);
+  Completion out[4];
+  CHECK_EQ(ctx.backend->wait(out, 4, 30), 0);  // blocked
+  CHECK(ctx.backend->cancel(5));
+  auto c = collect(*ctx.backend, 1)[0];
+  CHECK_EQ(c.token, 5u);
+  CHECK_EQ(c.result, -ECANCELED);
+
+  auto b = make_backend(BackendOptions{});
+  b->submit(op);
+  CHECK_EQ(b->wait(out, 4, 30), 0);
+  b.reset();  // the destructor's cancel must reach the worker too
+}
+
+CORE_CASE_FOR("uring", "open of a FIFO for writing waits for a reader, as open(2) does") {
+  // io_uring's non-blocking first attempt answers ENXIO here; the backend retries in io-wq.
+  Watchdog dog("open of a FIFO for writing");
+  std::string fifo = ctx.scratch_dir + "/fifo-w";
+  CHECK(::mkfifo(fifo.c_str(), 0600) == 0);
+  Submission op;
+  op.op = OpCode::kOpen;
+  op.token = 1;
+  op.path = fifo.c_str();
+  op.flags = O_WRONLY;
+  ctx.backend->submit(op);
+  Completion out[4];
+  CHECK_EQ(ctx.backend->wait(out, 4, 30), 0);  // waiting for a reader, not failed
+  int rfd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  CHECK(rfd >= 0);
+  auto c = collect(*ctx.backend, 1)[0];
+  CHECK(c.result >= 0);
+  CHECK(::write(c.result, "x", 1) == 1);
+  char ch = 0;
+  CHECK(::read(rfd, &ch, 1) == 1 && ch == 'x');
+  ::close(c.result);
+  ::close(rfd);
+}
+
+CORE_CASE_FOR("uring", "the fallback ring modes of older kernels (COOP_TASKRUN, plain) work the same") {
+  for (int attempt : {1, 2}) {
+    uring::TestHooks hooks;
+    hooks.first_setup_attempt = attempt;
+    std::string reason;
+    auto b = uring::make_with_hooks(BackendOptions{}, hooks, &reason);
+    CHECK(b != nullptr);
+    CHECK(reason.find(attempt == 1 ? "COOP_TASKRUN" : "plain") != std::string::npos);
+    int fd = open_scratch(ctx, attempt == 1 ? "coop" : "plain");
+    static char rec[64];
+    for (uint32_t i = 0; i < 300; i++) b->submit(write_sub(i, fd, rec, 64, int64_t(i) * 64));
+    for (auto& c : collect(*b, 300)) CHECK_EQ(c.result, 64);
+    Completion out[4];
+    auto t0 = std::chrono::steady_clock::now();
+    CHECK_EQ(b->wait(out, 4, 0.4), 0);
+    CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::microseconds(300));
+    {
+      Watchdog dog("wake in a fallback ring mode");
+      std::thread t([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        b->wake();
+      });
+      CHECK_EQ(b->wait(out, 4, -1), 0);
+      t.join();
+    }
+    int p[2];
+    CHECK(::pipe2(p, O_CLOEXEC) == 0);
+    fill_pipe(p[1]);
+    b->submit(write_sub(9, p[1], rec, 64, kCurrentPosition));
+    CHECK_EQ(b->wait(out, 4, 10), 0);
+    CHECK(b->cancel(9));
+    CHECK_EQ(collect(*b, 1)[0].result, -ECANCELED);
+    b.reset();
+    ::close(p[0]);
+    ::close(p[1]);
+    ::close(fd);
+  }
+}
