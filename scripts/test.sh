@@ -4,6 +4,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# Tests that run examples or child processes use dist/: compile it first so it matches src/.
+npx tsc -p tsconfig.json || { echo "TypeScript build failed"; echo "0 passed, 1 failed"; exit 1; }
+
 core_passed=0; core_failed=0; core_skipped=0
 if bash native/test/build.sh >/dev/null; then
   build/core-test | tee build/core-test.out

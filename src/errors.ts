@@ -36,13 +36,39 @@ export class CorioError extends Error {
   }
 }
 
-/** Thrown into a task at its suspension point when it is cancelled. */
+/**
+ * Thrown into a task at its suspension point when it (or a scope it is in: a timeout, a task group) is
+ * cancelled. `scope` says which cancellation this is, so each scope absorbs only its own. When the kernel
+ * reported that an interrupted write or read had already moved some bytes, `bytesTransferred` says how many
+ * (those bytes are in the file).
+ */
 export class CancelledError extends Error {
   readonly code = 'ERR_CORIO_CANCELLED';
-  constructor(message = 'Task was cancelled') {
+  bytesTransferred: number | undefined;
+  constructor(
+    message = 'Task was cancelled',
+    readonly scope?: unknown,
+  ) {
     super(message);
     this.name = 'CancelledError';
   }
+}
+
+/** withTimeout() ran out of time. */
+export class TimeoutError extends Error {
+  readonly code = 'ERR_CORIO_TIMEOUT';
+  constructor(readonly ms: number) {
+    super(`Timed out after ${ms} ms`);
+    this.name = 'TimeoutError';
+  }
+}
+
+/**
+ * Internal: what an operation reports when its cancellation reached the kernel — how many bytes moved before
+ * it stopped (0 for -ECANCELED). The task turns it into the CancelledError of the scope that cancelled it.
+ */
+export class Interrupted {
+  constructor(readonly bytesTransferred: number) {}
 }
 
 /** Every task is waiting on something that can never happen: no ready task, no timer, no I/O in flight. */

@@ -16,6 +16,9 @@ export interface Operation<T> {
   [Symbol.iterator](): Iterator<Instruction<unknown>, T, unknown>;
 }
 
+/** The type of a generator function that is a corio operation: `function* f(): Op<number> { … }`. */
+export type Op<T> = Generator<Instruction<unknown>, T, unknown>;
+
 /** The part of a task an instruction talks to. Exactly one of resume/fail is called per start(). */
 export interface Waiter<T = unknown> {
   readonly name: string;
@@ -27,10 +30,18 @@ export interface Waiter<T = unknown> {
 export interface SteppingTask {
   resuming: boolean;
   delegatedBy: Instruction<unknown> | null;
+  /** Stack at the last suspension, recorded only in debug mode (it costs a stack capture per yield). */
+  suspendedAt: string | undefined;
   readonly name: string;
 }
 
 let stepping: SteppingTask | null = null;
+let captureStacks = false;
+
+/** Debug mode: record where each task suspends, for slow-step warnings and task dumps. */
+export function setCaptureStacks(on: boolean): void {
+  captureStacks = on;
+}
 
 /** Called by Task around each step; not for users. */
 export function setStepping(task: SteppingTask | null): void {
@@ -46,10 +57,13 @@ export abstract class Instruction<T> implements Operation<T>, Iterator<Instructi
   abstract start(waiter: Waiter<T>): void;
 
   /**
-   * The waiter was cancelled while waiting here: stop waiting and do not call it again. Resources in flight
-   * (an I/O buffer the kernel still writes into) stay owned by whoever submitted them, not the task.
+   * The waiter was cancelled while waiting here. Return nothing (or true) when the wait is undone and the
+   * waiter will not be called again: the task gets its CancelledError at once. Return false when the
+   * operation must finish first (I/O whose cancellation goes through the kernel): the instruction then calls
+   * resume() with the real result if the operation completed anyway, or fail(new Interrupted(bytes)) if it
+   * stopped — so a cancelled write still tells how many bytes reached the file.
    */
-  interrupt(_waiter: Waiter<T>): void {}
+  interrupt(_waiter: Waiter<T>): boolean | void {}
 
   /** What a task waiting here is waiting for, for deadlock reports and task dumps. */
   abstract describe(): string;
@@ -68,6 +82,7 @@ export abstract class Instruction<T> implements Operation<T>, Iterator<Instructi
       return { done: true, value: value as T };
     }
     task.delegatedBy = this;
+    if (captureStacks) task.suspendedAt = new Error('suspended here').stack;
     return { done: false, value: this };
   }
 

@@ -5,7 +5,7 @@
 // stays referenced — until the kernel's completion arrives (DESIGN.md, Cancellation); only then is the token
 // reused. An open() that succeeds after its task gave up would leak a descriptor, so it is closed here.
 import type { NativeBackend } from './native.js';
-import { systemError } from './errors.js';
+import { Interrupted, systemError } from './errors.js';
 import { Instruction, type Waiter } from './instruction.js';
 
 export const Op = {
@@ -56,6 +56,8 @@ export function setIoTableSource(s: IoTableSource | null): void {
 export class IoRequest extends Instruction<number> {
   token = -1;
   waiter: Waiter<number> | null = null;
+  /** Its task was cancelled and the kernel (or pool) was asked to stop it. */
+  interrupted = false;
 
   constructor(
     readonly op: OpCode,
@@ -77,9 +79,23 @@ export class IoRequest extends Instruction<number> {
     }
   }
 
-  override interrupt(): void {
-    this.waiter = null;
+  /**
+   * The task was cancelled: ask the backend to stop the operation (IORING_OP_ASYNC_CANCEL, or the pool
+   * dequeues or interrupts it) and keep the task waiting for the completion, which says what really happened
+   * — a write that had already moved bytes reports them. The buffer stays referenced until then.
+   */
+  override interrupt(): boolean {
+    if (this.token < 0) return true;  // never reached the backend
+    this.interrupted = true;
     source?.().cancel(this);
+    return false;
+  }
+
+  /** Bytes this request asked to move (for telling a complete transfer from an interrupted one). */
+  requestedBytes(): number {
+    const a = this.args;
+    if (a.buffers !== undefined) return a.buffers.reduce((n, b) => n + b.byteLength, 0);
+    return a.length ?? 0;
   }
 
   describe(): string {
@@ -144,6 +160,13 @@ export class IoTable {
         this.submit(new IoRequest(Op.close, { fd: result }), null);  // nobody will ever close it otherwise
       }
       return;
+    }
+    if (request.interrupted) {
+      // -ECANCELED (125) or -EINTR (4): it stopped. A write cut short moved `result` bytes: say so.
+      const stopped = result === -125 || result === -4;
+      const isWrite = request.op === Op.write || request.op === Op.writev;
+      if (stopped) return waiter.fail(new Interrupted(0));
+      if (isWrite && result >= 0 && result < request.requestedBytes()) return waiter.fail(new Interrupted(result));
     }
     if (result < 0) waiter.fail(systemError(-result, opNames[request.op], request.args.path));
     else waiter.resume(result);

@@ -2,10 +2,25 @@
 // libuv's uv_run). Tasks run only in runReady(); every other phase just makes tasks ready.
 import { DeadlockError, UnobservedErrors } from './errors.js';
 import type { Driver } from './driver.js';
-import type { Instruction } from './instruction.js';
+import { setCaptureStacks, type Instruction } from './instruction.js';
 import { IoTable, setIoTableSource } from './io.js';
 import { Task, type TaskHost } from './task.js';
 import { TimerHeap } from './timers.js';
+
+/** A task step that ran longer than the debug threshold. */
+export interface SlowStep {
+  task: string;
+  ms: number;
+  /** Where the task had suspended before this step resumed it (the code that then ran too long). */
+  resumedAt: string | undefined;
+}
+
+export interface DebugOptions {
+  /** Warn when one task step runs longer than this (ms). Default 100. */
+  slowStepMs?: number;
+  /** Receives slow-step reports; default: print a warning to stderr. */
+  onSlowStep?: (report: SlowStep) => void;
+}
 
 export class Loop implements TaskHost {
   readonly timers = new TimerHeap();
@@ -21,8 +36,29 @@ export class Loop implements TaskHost {
   tasksSpawned = 0;
   completionsDispatched = 0;
 
-  constructor(readonly driver: Driver) {
+  readonly stepObserver: ((task: Task<unknown>, ms: number) => void) | null = null;
+  readonly debug: boolean;
+
+  constructor(
+    readonly driver: Driver,
+    debug?: DebugOptions,
+  ) {
     this.io = new IoTable(driver.io);
+    this.debug = debug !== undefined;
+    setCaptureStacks(this.debug);
+    if (debug !== undefined) {
+      const threshold = debug.slowStepMs ?? 100;
+      const report =
+        debug.onSlowStep ??
+        ((r: SlowStep) =>
+          console.error(`corio: task '${r.task}' ran ${r.ms.toFixed(1)} ms without yielding` +
+            (r.resumedAt ? `; it resumed at:\n${trimStack(r.resumedAt)}` : '')));
+      // After each step, remember where the task suspended: that is where its next step resumes.
+      this.stepObserver = (task, ms) => {
+        if (ms >= threshold) report({ task: task.name, ms, resumedAt: resumeSites.get(task) });
+        resumeSites.set(task, task.suspendedAt);
+      };
+    }
   }
 
   now(): number {
@@ -115,6 +151,7 @@ export class Loop implements TaskHost {
     } finally {
       this.closed = true;
       setIoTableSource(null);
+      setCaptureStacks(false);
       this.driver.close();
     }
     if (error !== undefined) throw error;
@@ -126,5 +163,27 @@ export class Loop implements TaskHost {
   describeTasks(): string[] {
     return [...this.live].map((t) => t.describeWait());
   }
+
+  /** Every live task with what it waits on and, in debug mode, where in its code it is suspended. */
+  dumpTasks(): string {
+    const lines: string[] = [];
+    for (const t of this.live) {
+      lines.push(t.describeWait());
+      if (this.debug && t.state === 'waiting' && t.suspendedAt) lines.push(trimStack(t.suspendedAt));
+    }
+    return lines.join('\n');
+  }
+}
+
+const resumeSites = new WeakMap<Task<unknown>, string | undefined>();
+
+/** Drops corio's own frames (and the error line) so a stack shows the user's code. */
+function trimStack(stack: string): string {
+  return stack
+    .split('\n')
+    .slice(1)
+    .filter((l) => !/[\\/](src|dist[\\/]src)[\\/](instruction|task|loop|run|io)\.[jt]s/.test(l))
+    .slice(0, 6)
+    .join('\n');
 }
 

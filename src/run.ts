@@ -2,9 +2,11 @@
 // blocking loop, not a guest in Node's — so Node's own timers and promises do not advance inside run().
 import { CorioError, describeValue } from './errors.js';
 import { type Driver, NativeDriver } from './driver.js';
-import type { Instruction, Operation } from './instruction.js';
+import type { Operation } from './instruction.js';
+import { toCoroutine, type Main } from './main.js';
 import { setIoTableSource } from './io.js';
-import { Loop } from './loop.js';
+import { Loop, type DebugOptions } from './loop.js';
+import { currentLoop, hasActiveLoop, setActiveLoop } from './context.js';
 import { binding, type NativeBackendOptions, type NativeStats } from './native.js';
 import type { Task } from './task.js';
 import type { Timer } from './timers.js';
@@ -22,36 +24,48 @@ export interface RunOptions {
   name?: string;
   /** Tuning of the native backend (queue depth, in-flight cap, pool threads). */
   native?: NativeBackendOptions;
+  /**
+   * Debug mode: warn when a task step runs longer than a threshold (with where it resumed), and record where
+   * each task is suspended for dumpTasks(). Also enabled by CORIO_DEBUG=1 (or CORIO_DEBUG=<ms threshold>).
+   * Costs a stack capture per suspension, so it is off by default.
+   */
+  debug?: boolean | DebugOptions;
 }
 
-/** Something run() and spawn() accept: a generator function, or an operation to run. */
-export type Main<T> = (() => Operation<T>) | Operation<T>;
-
-let activeLoop: Loop | null = null;
-
-/** The loop running on this thread; throws a clear error when called outside run(). */
-export function currentLoop(): Loop {
-  if (activeLoop === null) {
-    throw new CorioError('ERR_CORIO_NO_LOOP', 'No corio loop is running: call this inside a task started by run()');
-  }
-  return activeLoop;
+function debugOptions(options: RunOptions): DebugOptions | undefined {
+  if (options.debug === false) return undefined;
+  if (typeof options.debug === 'object' && options.debug !== null) return options.debug;
+  const env = process.env.CORIO_DEBUG;
+  if (options.debug === true) return {};
+  if (env === undefined || env === '' || env === '0') return undefined;
+  const ms = Number(env);
+  return Number.isFinite(ms) && ms > 1 ? { slowStepMs: ms } : {};
 }
+
+/** Every live task, what it waits on, and (in debug mode) where in its code it is suspended. */
+export function dumpTasks(): string {
+  return currentLoop().dumpTasks();
+}
+
+export { currentLoop };
+export type { Main };
 
 /**
  * Runs `main` on a new corio loop and returns its value, or throws its error. Blocks the thread until main
  * finishes; then remaining tasks are cancelled and awaited, and failures nobody joined are raised.
  */
 export function run<T>(main: Main<T>, options: RunOptions = {}): T {
-  if (activeLoop !== null) {
+  if (hasActiveLoop()) {
     throw new CorioError(
       'ERR_CORIO_NESTED_RUN',
       'run() was called inside a running corio loop: use spawn() or yield* the operation instead',
     );
   }
   const coroutine = toCoroutine(main, 'run');
+  const debug = debugOptions(options);
   const driver = makeDriver(options);
-  const loop = new Loop(driver);
-  activeLoop = loop;
+  const loop = new Loop(driver, debug);
+  setActiveLoop(loop);
   setIoTableSource(() => loop.io);
   let mainTask: Task<T> | undefined;
   let loopError: unknown;
@@ -66,7 +80,7 @@ export function run<T>(main: Main<T>, options: RunOptions = {}): T {
   try {
     unobserved = loop.shutdown();
   } finally {
-    activeLoop = null;
+    setActiveLoop(null);
   }
   if (loopError !== undefined) throw loopError;
   const value = mainTask!.result();  // throws main's error if it failed
@@ -86,38 +100,6 @@ function makeDriver(options: RunOptions): Driver {
     throw new CorioError('ERR_INVALID_ARG_VALUE', `options.clock must be 'real' or 'virtual', got ${describeValue(options.clock)}`);
   }
   return native;
-}
-
-/** Turns what the user passed into the iterator a task drives, with a clear error for everything else. */
-export function toCoroutine<T>(main: Main<T>, caller: string): Iterator<Instruction<unknown>, T, unknown> {
-  if (typeof main === 'function') {
-    const kind = main.constructor?.name;
-    if (kind === 'AsyncFunction' || kind === 'AsyncGeneratorFunction') {
-      throw new TypeError(
-        `${caller}() needs a generator function (function*), not an async function: corio runs its own loop, ` +
-          'where Promises do not settle. Use yield* with corio operations instead of await.',
-      );
-    }
-    const produced: unknown = (main as () => unknown)();
-    if (isIterator(produced)) return produced as Iterator<Instruction<unknown>, T, unknown>;
-    if (isIterable(produced)) return (produced as Operation<T>)[Symbol.iterator]();
-    throw new TypeError(
-      `${caller}() needs a generator function (function*) or an operation; the function ${main.name || '<anonymous>'} ` +
-        `returned ${describeValue(produced)}`,
-    );
-  }
-  if (isIterable(main)) return (main as Operation<T>)[Symbol.iterator]();
-  throw new TypeError(`${caller}() needs a generator function (function*) or an operation, got ${describeValue(main)}`);
-}
-
-function isIterator(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && typeof (v as Iterator<unknown>).next === 'function' &&
-    typeof (v as Iterator<unknown>).throw === 'function';
-}
-
-function isIterable(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && typeof (v as Iterable<unknown>)[Symbol.iterator] === 'function' &&
-    typeof v !== 'string';
 }
 
 export interface SpawnOptions {

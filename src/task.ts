@@ -2,14 +2,17 @@
 //
 //   READY ──step──▶ RUNNING ──yields an Instruction──▶ WAITING ──resume/fail──▶ READY
 //     ▲                │                                   │
-//     └────────────────┘ (instruction resumes at once)     └── cancel(): interrupt, then READY with a throw
-//   RUNNING ──returns/throws──▶ DONE (ok | failed | cancelled)
+//     └────────────────┘ (instruction resumes at once)     └─ a scope is cancelled: interrupt the wait,
+//   RUNNING ──returns/throws──▶ DONE (ok | failed | cancelled)    READY with the scope's CancelledError
 //
-// Cancellation is delivered only at a suspension point, never in place of a result that already arrived: a task
-// made ready by a completed open() receives its descriptor, and the cancellation lands at its next yield. That
-// is the safer of asyncio's and trio's rules here — dropping a delivered result would leak the descriptor.
-import { CancelledError, describeValue } from './errors.js';
-import { Instruction, type Operation, type SteppingTask, type Waiter, setStepping } from './instruction.js';
+// Cancellation is delivered only at a suspension point, and never in place of a result that already
+// arrived: a task made ready by a completed open() receives its descriptor, and the cancellation lands at its
+// next yield*. That is the safer of asyncio's and trio's rules here — dropping a delivered result would leak
+// the descriptor. I/O that must finish in the kernel before the task may move on keeps the task WAITING
+// (with `cancelling` set) until its completion says what happened.
+import { CancelledError, Interrupted, describeValue } from './errors.js';
+import { Instruction, currentStepping, type Operation, type SteppingTask, type Waiter, setStepping } from './instruction.js';
+import { CancelScope, pendingCancellation, type ScopeOwner } from './scope.js';
 
 export type TaskState = 'ready' | 'running' | 'waiting' | 'done';
 export type TaskOutcome = 'pending' | 'ok' | 'failed' | 'cancelled';
@@ -18,29 +21,35 @@ export type TaskOutcome = 'pending' | 'ok' | 'failed' | 'cancelled';
 export interface TaskHost {
   schedule(task: Task<unknown>): void;
   finished(task: Task<unknown>): void;
+  /** Called after each step when debug mode is on (null otherwise, so the hot path pays one check). */
+  readonly stepObserver: ((task: Task<unknown>, ms: number) => void) | null;
 }
 
 let nextTaskId = 1;
 
-export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, SteppingTask {
+export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, SteppingTask, ScopeOwner {
   readonly id = nextTaskId++;
   readonly name: string;
   state: TaskState = 'ready';
   outcome: TaskOutcome = 'pending';
   /** Set once someone joined the task or read its failure: an unobserved failure is reported by run(). */
   observed = false;
+  /** Cancel scopes the task is inside, outermost first; [0] is the task's own. */
+  readonly scopes: CancelScope[];
 
   // SteppingTask protocol (see instruction.ts).
   resuming = false;
   delegatedBy: Instruction<unknown> | null = null;
+  suspendedAt: string | undefined = undefined;
 
   private readonly coroutine: Iterator<Instruction<unknown>, T, unknown>;
   private started = false;
   private sendValue: unknown = undefined;
   private sendError: unknown = undefined;
   private throwing = false;
-  private cancelRequested = false;
   private waitingOn: Instruction<unknown> | null = null;
+  /** The scope whose cancellation is waiting for an operation to finish in the kernel. */
+  private cancelling: CancelScope | null = null;
   private value: T | undefined = undefined;
   private error: unknown = undefined;
   private joiners: Waiter<T>[] = [];
@@ -52,13 +61,14 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
   ) {
     this.coroutine = coroutine;
     this.name = name ?? `task-${this.id}`;
+    this.scopes = [new CancelScope(this, false, `Task '${this.name}'`)];
   }
 
   get done(): boolean {
     return this.state === 'done';
   }
 
-  /** What the task is suspended on, for deadlock reports and dumps. */
+  /** What the task is doing or suspended on, for deadlock reports and dumps. */
   describeWait(): string {
     if (this.state === 'waiting' && this.waitingOn) return `'${this.name}' waiting on ${this.waitingOn.describe()}`;
     return `'${this.name}' ${this.state}`;
@@ -67,8 +77,9 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
   // ---- Waiter: called by the instruction the task waits on -------------------------------------------------
 
   resume(value: unknown): void {
-    if (this.state !== 'waiting') return;  // a late completion after cancellation: already detached
+    if (this.state !== 'waiting') return;  // a late completion after the wait was undone
     this.waitingOn = null;
+    this.cancelling = null;  // it completed anyway: deliver the result, the cancellation comes at the next yield
     this.sendValue = value;
     this.state = 'ready';
     this.host.schedule(this);
@@ -77,30 +88,47 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
   fail(error: unknown): void {
     if (this.state !== 'waiting') return;
     this.waitingOn = null;
+    const scope = this.cancelling;
+    this.cancelling = null;
+    if (scope !== null && error instanceof Interrupted) {
+      const cancelled = this.deliver(scope);
+      if (error.bytesTransferred > 0) cancelled.bytesTransferred = error.bytesTransferred;
+      this.throwInto(cancelled);
+      return;
+    }
     this.throwInto(error);
   }
 
   // ---- Cancellation ------------------------------------------------------------------------------------------
 
   /**
-   * Requests cancellation. A waiting task has its wait interrupted and a CancelledError thrown at its
-   * suspension point in the next loop iteration; a ready or running task is cancelled at its next suspension.
-   * Returns false when the task had already finished.
+   * Cancels the task: a CancelledError is thrown at its suspension point (at once if it is waiting, else at
+   * its next yield*). Its finally blocks run and may still yield*. Returns false if it had already finished.
    */
   cancel(message?: string): boolean {
     if (this.state === 'done') return false;
-    if (this.state === 'waiting') {
-      const instruction = this.waitingOn!;
-      this.waitingOn = null;
-      instruction.interrupt(this);
-      this.throwInto(new CancelledError(message ?? `Task '${this.name}' was cancelled`));
-    } else {
-      this.cancelRequested = true;
-      this.cancelMessage = message;
-    }
+    this.scopes[0].cancel(message ?? `Task '${this.name}' was cancelled`);
     return true;
   }
-  private cancelMessage: string | undefined;
+
+  /** ScopeOwner: a scope of this task was cancelled. Interrupt the current wait if that scope applies. */
+  deliverCancellation(): void {
+    if (this.state !== 'waiting' || this.cancelling !== null) return;
+    const scope = pendingCancellation(this.scopes);
+    if (scope === null) return;
+    const instruction = this.waitingOn!;
+    if (instruction.interrupt(this) === false) {
+      this.cancelling = scope;  // the operation finishes in the kernel first; see fail()
+      return;
+    }
+    this.waitingOn = null;
+    this.throwInto(this.deliver(scope));
+  }
+
+  private deliver(scope: CancelScope): CancelledError {
+    scope.delivered = true;
+    return scope.error();
+  }
 
   private throwInto(error: unknown): void {
     this.throwing = true;
@@ -109,13 +137,35 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
     this.host.schedule(this);
   }
 
+  /** @internal enter a scope (timeouts, shields, task groups push one around their body). */
+  enterScope(scope: CancelScope): void {
+    this.scopes.push(scope);
+  }
+
+  /** @internal leave a scope; scopes leave in reverse order of entry. */
+  exitScope(scope: CancelScope): void {
+    scope.exited = true;
+    const at = this.scopes.lastIndexOf(scope);
+    if (at > 0) this.scopes.splice(at, 1);
+  }
+
   // ---- Stepping ----------------------------------------------------------------------------------------------
 
   /** Runs the coroutine until its next suspension or its end. Called only by the loop. */
   step(): void {
     if (this.state !== 'ready') return;
+    if (!this.started && !this.throwing) {
+      // Cancelled before it ever ran: like asyncio, its body never starts (there is nothing to clean up).
+      const scope = pendingCancellation(this.scopes);
+      if (scope !== null) {
+        this.finish('cancelled', undefined, this.deliver(scope));
+        return;
+      }
+    }
     this.state = 'running';
     setStepping(this);
+    const observer = this.host.stepObserver;
+    const t0 = observer !== null ? performance.now() : 0;
     let result: IteratorResult<Instruction<unknown>, T>;
     try {
       if (this.throwing) {
@@ -134,11 +184,13 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
     } catch (error) {
       this.resuming = false;
       setStepping(null);
+      if (observer !== null) observer(this, performance.now() - t0);
       this.finish(error instanceof CancelledError ? 'cancelled' : 'failed', undefined, error);
       return;
     }
     this.resuming = false;
     setStepping(null);
+    if (observer !== null) observer(this, performance.now() - t0);
     if (result.done) {
       this.finish('ok', result.value, undefined);
       return;
@@ -155,14 +207,12 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
         yielded instanceof Instruction
           ? 'use `yield*` (not `yield`) with corio operations'
           : 'corio tasks may only `yield*` corio operations';
-      this.throwInto(
-        new TypeError(`Task '${this.name}' yielded ${describeValue(yielded)}: ${hint}`),
-      );
+      this.throwInto(new TypeError(`Task '${this.name}' yielded ${describeValue(yielded)}: ${hint}`));
       return;
     }
-    if (this.cancelRequested) {
-      this.cancelRequested = false;
-      this.throwInto(new CancelledError(this.cancelMessage ?? `Task '${this.name}' was cancelled`));
+    const scope = pendingCancellation(this.scopes);
+    if (scope !== null) {
+      this.throwInto(this.deliver(scope));  // cancelled while running: do not even start the operation
       return;
     }
     this.state = 'waiting';
@@ -175,13 +225,14 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
     this.outcome = outcome;
     this.value = value;
     this.error = error;
+    for (const s of this.scopes) s.exited = true;
     const joiners = this.joiners;
     this.joiners = [];
-    for (const joiner of joiners) this.deliver(joiner);
+    for (const joiner of joiners) this.deliverResult(joiner);
     this.host.finished(this);
   }
 
-  private deliver(waiter: Waiter<T>): void {
+  private deliverResult(waiter: Waiter<T>): void {
     this.observed = true;
     if (this.outcome === 'ok') waiter.resume(this.value as T);
     else waiter.fail(this.error);
@@ -211,13 +262,13 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
     return this.outcome === 'failed' || this.outcome === 'cancelled' ? this.error : undefined;
   }
 
-  /** @internal used by JoinInstruction */
+  /** @internal used by JoinInstruction and task groups */
   addJoiner(waiter: Waiter<T>): void {
-    if (this.state === 'done') this.deliver(waiter);
+    if (this.state === 'done') this.deliverResult(waiter);
     else this.joiners.push(waiter);
   }
 
-  /** @internal used by JoinInstruction */
+  /** @internal */
   removeJoiner(waiter: Waiter<T>): void {
     const i = this.joiners.indexOf(waiter);
     if (i >= 0) this.joiners.splice(i, 1);
@@ -237,4 +288,11 @@ class JoinInstruction<T> extends Instruction<T> {
   describe(): string {
     return `join('${this.target.name}')`;
   }
+}
+
+/** The task running now. Throws when called outside a corio task. */
+export function currentTask(): Task<unknown> {
+  const t = currentStepping();
+  if (!(t instanceof Task)) throw new TypeError('currentTask() can only be called inside a corio task');
+  return t;
 }

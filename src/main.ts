@@ -1,0 +1,38 @@
+// What run() and spawn() accept, and how it becomes the iterator a task drives.
+import { describeValue } from './errors.js';
+import type { Instruction, Operation } from './instruction.js';
+
+/** Something run() and spawn() accept: a generator function, or an operation to run. */
+export type Main<T> = (() => Operation<T>) | Operation<T>;
+
+/** Turns what the user passed into the iterator a task drives, with a clear error for everything else. */
+export function toCoroutine<T>(main: Main<T>, caller: string): Iterator<Instruction<unknown>, T, unknown> {
+  if (typeof main === 'function') {
+    const kind = main.constructor?.name;
+    if (kind === 'AsyncFunction' || kind === 'AsyncGeneratorFunction') {
+      throw new TypeError(
+        `${caller}() needs a generator function (function*), not an async function: corio runs its own loop, ` +
+          'where Promises do not settle. Use yield* with corio operations instead of await.',
+      );
+    }
+    const produced: unknown = (main as () => unknown)();
+    if (isIterator(produced)) return produced as Iterator<Instruction<unknown>, T, unknown>;
+    if (isIterable(produced)) return (produced as Operation<T>)[Symbol.iterator]();
+    throw new TypeError(
+      `${caller}() needs a generator function (function*) or an operation; the function ${main.name || '<anonymous>'} ` +
+        `returned ${describeValue(produced)}`,
+    );
+  }
+  if (isIterable(main)) return (main as Operation<T>)[Symbol.iterator]();
+  throw new TypeError(`${caller}() needs a generator function (function*) or an operation, got ${describeValue(main)}`);
+}
+
+function isIterator(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && typeof (v as Iterator<unknown>).next === 'function' &&
+    typeof (v as Iterator<unknown>).throw === 'function';
+}
+
+function isIterable(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && typeof (v as Iterable<unknown>)[Symbol.iterator] === 'function' &&
+    typeof v !== 'string';
+}
