@@ -15,6 +15,12 @@
 //    instead of taking the pool lock against a worker that holds it between writes; idle workers are woken
 //    once per batch, not once per operation; and a whole batch in hand is what a later change needs to
 //    coalesce adjacent writes. A single operation loses nothing: the loop waits right after it submits.
+//  - Cancelling an operation a worker is running interrupts that worker with a signal (pool.cc). A signal
+//    that lands just before the worker enters its system call is lost, so wait() asks the pool to repeat
+//    it (pool_.reinterrupt()) every time it runs, and while any cancelled operation is still running it
+//    sleeps at most WorkerPool::kReinterruptMs at a time and repeats it after each sleep. The loop is
+//    waiting for that operation's completion anyway, so the cancel always lands within a few ms of the
+//    race, and nothing changes while no cancel is outstanding (one atomic load per wait()).
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -43,11 +49,13 @@ class EpollBackend final : public Backend {
   EpollBackend(int epfd, int evfd, const BackendOptions& options)
       : epfd_(epfd),
         evfd_(evfd),
-        pool_(options.pool_threads, options.max_in_flight, run_blocking, [this] { signal_eventfd(); }) {}
+        pool_(options.pool_threads, options.max_in_flight,
+              [](const Submission& sub, const std::atomic<bool>& cancelled) { return run_blocking(sub, &cancelled); },
+              [this] { signal_eventfd(); }) {}
 
   ~EpollBackend() override {
-    // Contract 9: unstarted operations are cancelled and running ones finish before the pool returns; only
-    // then may the eventfd the workers signal be closed.
+    // Contract 9: unstarted operations are cancelled, running ones are cancelled and interrupted, and all
+    // have returned before the pool does; only then may the eventfd the workers signal be closed.
     pool_.shutdown();
     ::close(epfd_);
     ::close(evfd_);
@@ -67,6 +75,7 @@ class EpollBackend final : public Backend {
 
   int wait(Completion* out, int capacity, double timeout_ms) override {
     pool_.flush();
+    pool_.reinterrupt();  // even a poll repeats a cancel's signal: see the top of this file
     if (capacity <= 0) return 0;  // nowhere to put a completion: flushing was all there was to do
     if (int n = take(out, capacity)) return n;
     // A wake() since the last wait returned ends this one at once (contract 6: "the next wait()").
@@ -80,11 +89,15 @@ class EpollBackend final : public Backend {
         forever ? Clock::time_point::max()
                 : Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                      std::chrono::duration<double, std::milli>(timeout_ms));
+    constexpr Clock::duration kChase = std::chrono::milliseconds(WorkerPool::kReinterruptMs);
     for (;;) {
       Clock::duration left = forever ? Clock::duration(-1) : deadline - Clock::now();
       if (!forever && left <= Clock::duration::zero()) return 0;
+      // A cancelled operation still running: sleep briefly, so the signal is repeated until it lands.
+      const bool chasing = pool_.reinterrupt() > 0;
+      const bool clamped = chasing && (forever || left > kChase);
       epoll_event events[4];
-      int r = epoll_sleep(events, 4, forever, left);
+      int r = epoll_sleep(events, 4, forever && !clamped, clamped ? kChase : left);
       enters_++;
       if (r < 0) {
         if (errno == EINTR) continue;  // io-wq and signal delivery interrupt us now and then: go on
@@ -93,8 +106,9 @@ class EpollBackend final : public Backend {
       if (r > 0) drain_eventfd();
       if (int n = take(out, capacity)) return n;
       if (wake_pending_.exchange(false, std::memory_order_acq_rel)) return 0;
-      if (r == 0) return 0;  // the kernel slept the (rounded-up) timeout
-      // The eventfd held a notify whose completions an earlier wait() already took: sleep on.
+      if (r == 0 && !clamped) return 0;  // the kernel slept the (rounded-up) timeout
+      // The eventfd held a notify whose completions an earlier wait() already took, or a sleep shortened
+      // to repeat a cancel's signal ended: sleep on.
     }
   }
 

@@ -20,14 +20,130 @@
 //
 // One mutex guards everything but staged_: the critical sections are a few pointer moves, the owner takes
 // it once per flush and once per take, and two locks would make cancel() reason about two orders.
+//
+// Cancelling a running operation. A worker blocked in write(2) on a pipe nobody reads, or in read(2) on a
+// FIFO with no writer, can only be pulled out by a signal; io_uring does the same to its io-wq workers for
+// IORING_OP_ASYNC_CANCEL. cancel() sets the job's `cancelled` flag, then pthread_kill()s the worker with
+// the interrupt signal. Its handler is installed without SA_RESTART, so the blocking call returns EINTR
+// (or a short count, for a write that had moved some bytes), and run_blocking sees the flag and stops.
+//
+// The race, and how it is closed. The flag is checked before each system call, but between that check
+// and the kernel entering the call there is a window: a signal that lands there runs its handler in user
+// space, and the call then blocks as if nothing had happened. No user-space check can close the window
+// (that needs the syscall itself to test a flag, as io_uring's workers do in the kernel). So the signal
+// is repeated until the operation returns: the handler records that it ran (Worker::signal_unhandled),
+// and reinterrupt(), which the backend calls on every wait() and at least every kReinterruptMs while a
+// cancel is outstanding, sends a new signal to each worker whose cancelled operation still runs and
+// whose last signal was already handled. The window is a few instructions wide, so the first repeat
+// lands. A worker whose signal stays unhandled is in an uninterruptible sleep (a disk write, fsync on a
+// hung NFS server): the pending signal interrupts it as soon as it can be interrupted, and sending more
+// would only queue more real-time signals. shutdown() runs the same loop itself (contract 9).
 #include "pool.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <cerrno>
+#include <chrono>
 #include <new>
 #include <string>
 #include <system_error>
 
 namespace corio {
+
+// ---- the interrupt signal ---------------------------------------------------------------------------
+//
+// Which signal. Node owns the classic ones: SIGINT/SIGTERM (its exit handling and process.on), SIGUSR1
+// (the inspector), SIGPROF (V8's CPU profiler), SIGCHLD (libuv's child processes), SIGWINCH (ttys), SIGPIPE
+// (ignored), SIGSEGV (wasm trap handler); SIGUSR2 and SIGURG are free in Node but commonly taken by tools
+// and applications (nodemon restarts on SIGUSR2). Real-time signals are free in Node and libuv, and
+// process.on() cannot even name them. glibc (NPTL) reserves kernel signals 32 and 33 (SIGCANCEL,
+// SIGSETXID) and moves SIGRTMIN above them, so SIGRTMIN is a run-time value and anything from it up is
+// the application's. Code that uses "a real-time signal" usually takes SIGRTMIN or SIGRTMIN+1 (the
+// timer_create and sigqueue examples); valgrind and others reach down from SIGRTMAX. SIGRTMIN+5 keeps
+// clear of both. Override at build time with -DCORIO_INTERRUPT_SIGNAL=<number or expression>; 0 turns
+// interruption off. Platforms without real-time signals (macOS) default to off until a port picks one.
+#ifndef CORIO_INTERRUPT_SIGNAL
+#if defined(SIGRTMIN)
+#define CORIO_INTERRUPT_SIGNAL (SIGRTMIN + 5)
+#else
+#define CORIO_INTERRUPT_SIGNAL 0
+#endif
+#endif
+
+namespace {
+
+static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler stores into an atomic<bool>");
+
+// The worker's own Worker::signal_unhandled, set before the worker can be signalled, null on every other
+// thread. initial-exec TLS: in a dlopen()ed addon the default model may allocate on a thread's first
+// access, which a handler must never do; initial-exec is one load relative to the thread pointer.
+thread_local std::atomic<bool>* t_signal_unhandled __attribute__((tls_model("initial-exec"))) = nullptr;
+
+// Async-signal-safe by construction: one load of a thread-local pointer and one lock-free atomic store.
+// It leaves errno alone. Its real work is being there: a caught signal without SA_RESTART makes the
+// blocking call return EINTR instead of killing the process. On a thread that is not a worker (someone
+// sent the signal to the whole process) it does nothing.
+void on_interrupt_signal(int) {
+  if (std::atomic<bool>* flag = t_signal_unhandled) flag->store(false);
+}
+
+struct InterruptSignal {
+  int number = 0;      // 0: running operations are not interrupted
+  std::string status;  // why, for interrupt_signal_status()
+};
+
+// Installs the handler once per process (a function-local static is initialised exactly once, even with
+// pools created on several threads). Never replaces a handler someone else installed: their code would
+// break silently, while ours only loses the ability to interrupt, which it says.
+const InterruptSignal& interrupt_setup() {
+  static const InterruptSignal setup = [] {
+    InterruptSignal r;
+    const int sig = CORIO_INTERRUPT_SIGNAL;
+    if (sig <= 0) {
+      r.status = "off: built with CORIO_INTERRUPT_SIGNAL=0";
+      return r;
+    }
+#if defined(SIGRTMAX)
+    if (sig > SIGRTMAX) {
+      r.status = "off: signal " + std::to_string(sig) + " is above SIGRTMAX";
+      return r;
+    }
+#endif
+    struct sigaction old {};
+    if (::sigaction(sig, nullptr, &old) != 0) {
+      r.status = "off: sigaction(" + std::to_string(sig) + ") failed, errno " + std::to_string(errno);
+      return r;
+    }
+    // sa_handler and sa_sigaction share storage, and SIG_DFL is 0 in both views. SIG_IGN counts as taken:
+    // someone chose to ignore it. (Another thread installing a handler between this check and ours is a
+    // race no sigaction API closes; it would need two libraries choosing the same signal at once.)
+    if (old.sa_handler != SIG_DFL) {
+      r.status = "off: signal " + std::to_string(sig) + " already has a handler (not replaced)";
+      return r;
+    }
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART: the interrupted call must return EINTR, that is the whole point
+    if (::sigaction(sig, &sa, nullptr) != 0) {
+      r.status = "off: installing the handler for signal " + std::to_string(sig) + " failed";
+      return r;
+    }
+    r.number = sig;
+    r.status = "signal " + std::to_string(sig);
+#if defined(SIGRTMIN)
+    if (sig >= SIGRTMIN) r.status += " (SIGRTMIN+" + std::to_string(sig - SIGRTMIN) + ")";
+#endif
+    return r;
+  }();
+  return setup;
+}
+
+}  // namespace
+
+int WorkerPool::interrupt_signal() { return interrupt_setup().number; }
+const char* WorkerPool::interrupt_signal_status() { return interrupt_setup().status.c_str(); }
 
 struct WorkerPool::Job {
   Submission sub;
@@ -36,19 +152,35 @@ struct WorkerPool::Job {
   // Every opcode but open names a descriptor and so goes through that descriptor's FIFO. An invalid fd
   // (-1, closed) still queues under its number: the runner reports EBADF in order with its neighbours.
   bool has_fd() const { return sub.op != OpCode::kOpen; }
+  // Set (once) by cancel() or shutdown() while the job runs; the runner reads it (run_blocking stops).
+  std::atomic<bool> cancelled{false};
 };
 
 WorkerPool::WorkerPool(uint32_t threads, uint32_t max_in_flight, Runner runner, std::function<void()> notify)
     : max_in_flight_(max_in_flight ? max_in_flight : 1), runner_(std::move(runner)), notify_(std::move(notify)) {
   if (threads == 0) threads = 1;
-  running_.assign(threads, nullptr);
+  workers_ = std::make_unique<Worker[]>(threads);
+  worker_count_ = threads;
   threads_.reserve(threads);
+  // Workers take no asynchronous signal but the interrupt: SIGINT, SIGTERM, SIGCHLD… belong to Node's
+  // threads, and a handler run on a pool thread would also interrupt its I/O. The mask is set here, in
+  // the creating thread, because a thread inherits its creator's mask: a worker that masked itself
+  // would leave a window in which a process signal could still be delivered to it. Faults stay
+  // unblocked: a blocked SIGSEGV is forced to its default action, bypassing Node's and ASan's handlers.
+  // (glibc silently keeps its own SIGCANCEL and SIGSETXID deliverable.)
+  sigset_t worker_mask, saved_mask;
+  sigfillset(&worker_mask);
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT}) sigdelset(&worker_mask, sig);
+  if (int sig = interrupt_signal()) sigdelset(&worker_mask, sig);
+  pthread_sigmask(SIG_SETMASK, &worker_mask, &saved_mask);
   try {
     for (uint32_t i = 0; i < threads; i++) threads_.emplace_back(&WorkerPool::worker_main, this, size_t(i));
   } catch (...) {
+    pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
     shutdown();  // join the workers that did start before the members they use go away
     throw;
   }
+  pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
 }
 
 WorkerPool::~WorkerPool() { shutdown(); }
@@ -129,6 +261,8 @@ void WorkerPool::wake_workers(size_t new_units) {
 }
 
 void WorkerPool::worker_main(size_t index) {
+  // Before this worker can run a job, and so before anyone can signal it (see on_interrupt_signal).
+  t_signal_unhandled = &workers_[index].signal_unhandled;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     work_cv_.wait(lock, [&] { return stopping_ || !runnable_.empty(); });
@@ -150,13 +284,15 @@ void WorkerPool::worker_main(size_t index) {
       q.jobs.pop_front();
       q.owned = true;
     }
-    running_[index] = job.get();
+    workers_[index].job = job.get();
 
     lock.unlock();
-    int32_t result = runner_(job->sub);
+    int32_t result = runner_(job->sub, job->cancelled);
     lock.lock();
 
-    running_[index] = nullptr;
+    workers_[index].job = nullptr;
+    if (job->cancelled.load()) cancelling_.fetch_sub(1);
+    if (stopping_) idle_cv_.notify_all();  // shutdown() waits for running operations to return
     worker_ops_++;
     if (job->has_fd()) {
       auto it = fds_.find(job->sub.fd);
@@ -185,11 +321,6 @@ void WorkerPool::worker_main(size_t index) {
 }
 
 bool WorkerPool::cancel(uint32_t token) {
-  // Why a running operation is left to finish: a thread blocked in write(2) on a full pipe can only be
-  // pulled out by a signal (pthread_kill with a handler installed without SA_RESTART), which needs a
-  // process-wide handler inside Node, which owns signal handling, and run_blocking retries EINTR on
-  // purpose. So the pool reports the cancel as accepted and the operation completes with what it did —
-  // still exactly once (contract 2). A later issue may add signal-based interruption.
   for (auto it = staged_.begin(); it != staged_.end(); ++it) {
     if ((*it)->sub.token != token) continue;
     staged_.erase(it);
@@ -222,10 +353,36 @@ bool WorkerPool::cancel(uint32_t token) {
       return true;
     }
   }
-  for (const Job* job : running_) {
-    if (job && job->sub.token == token) return true;
+  // Running: the worker completes it (exactly once, contract 2) with -ECANCELED or with what it did.
+  for (size_t i = 0; i < worker_count_; i++) {
+    Job* job = workers_[i].job;
+    if (!job || job->sub.token != token) continue;
+    if (!job->cancelled.exchange(true)) {  // a second cancel of the same operation changes nothing
+      cancelling_.fetch_add(1);
+      interrupt_locked(i);
+    }
+    return true;
   }
   return false;
+}
+
+void WorkerPool::interrupt_locked(size_t index) {
+  int sig = interrupt_signal();
+  if (sig == 0) return;  // no signal of our own: the runner sees the flag between system calls only
+  Worker& w = workers_[index];
+  w.signal_unhandled.store(true);  // before the kill, so the handler's store comes after it
+  if (pthread_kill(threads_[index].native_handle(), sig) == 0) interrupts_++;
+  else w.signal_unhandled.store(false);  // not sent: let the next reinterrupt() try again
+}
+
+uint32_t WorkerPool::reinterrupt() {
+  if (cancelling_.load() == 0 || interrupt_signal() == 0) return 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (size_t i = 0; i < worker_count_; i++) {
+    const Job* job = workers_[i].job;
+    if (job && job->cancelled.load() && !workers_[i].signal_unhandled.load()) interrupt_locked(i);
+  }
+  return cancelling_.load();
 }
 
 size_t WorkerPool::take(Completion* out, size_t capacity) {
@@ -250,7 +407,7 @@ size_t WorkerPool::take(Completion* out, size_t capacity) {
 void WorkerPool::shutdown() {
   closed_ = true;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (!stopping_) {
       stopping_ = true;
       // Nothing not yet started will start: each gets its one completion (-ECANCELED). Nobody take()s
@@ -268,11 +425,33 @@ void WorkerPool::shutdown() {
         q.jobs.clear();
         q.listed = false;
       }
+      // Running ones are cancelled too (contract 9: "cancels what it can"): a write blocked on a pipe
+      // nobody reads would otherwise keep the destructor waiting forever.
+      for (size_t i = 0; i < worker_count_; i++) {
+        Job* job = workers_[i].job;
+        if (job && !job->cancelled.exchange(true)) {
+          cancelling_.fetch_add(1);
+          interrupt_locked(i);
+        }
+      }
+    }
+    // Wait for every running operation to return, repeating the signal as reinterrupt() does (the race
+    // at the top of this file). Without an interrupt signal this is a plain wait, as join would be.
+    auto running = [this] {
+      for (size_t i = 0; i < worker_count_; i++)
+        if (workers_[i].job) return true;
+      return false;
+    };
+    while (!idle_cv_.wait_for(lock, std::chrono::milliseconds(kReinterruptMs), [&] { return !running(); })) {
+      for (size_t i = 0; i < worker_count_; i++) {
+        const Job* job = workers_[i].job;
+        if (job && job->cancelled.load() && !workers_[i].signal_unhandled.load()) interrupt_locked(i);
+      }
     }
   }
   work_cv_.notify_all();
-  // Running operations finish on their own; joining waits for them, so after this no worker writes into
-  // caller memory (contract 9).
+  // Every worker is idle now; joining waits for them to leave, so after this no worker writes into caller
+  // memory (contract 9).
   for (auto& t : threads_)
     if (t.joinable()) t.join();
 }
@@ -281,6 +460,8 @@ WorkerPool::Counters WorkerPool::counters() const {
   std::lock_guard<std::mutex> lock(mu_);
   Counters c;
   c.worker_ops = worker_ops_;
+  c.interrupts = interrupts_;
+  c.cancelling = cancelling_.load();
   c.held = uint32_t(held_.size());
   c.admitted = admitted_;
   c.ready = uint32_t(done_.size());

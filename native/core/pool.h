@@ -5,10 +5,15 @@
 // platform that has no completion I/O for regular files. How the owner learns that completions are waiting
 // is the backend's business (an eventfd on Linux, EVFILT_USER on macOS); the pool only calls `notify`.
 //
-// Threads: stage(), flush(), cancel(), take() and shutdown() belong to the owner (the loop thread, contract
-// 10). Workers only run operations and push completions. `notify` runs on worker threads.
+// Threads: stage(), flush(), cancel(), reinterrupt(), take() and shutdown() belong to the owner (the loop
+// thread, contract 10). Workers only run operations and push completions. `notify` runs on worker threads.
+//
+// Cancelling a running operation interrupts its worker with a signal (see pool.cc for the signal, the
+// handler and the race it leaves, which reinterrupt() closes). Workers block every asynchronous signal but
+// that one, so SIGINT, SIGTERM, SIGCHLD and the like are never delivered to a pool thread.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -26,15 +31,30 @@ namespace corio {
 class WorkerPool {
  public:
   // Runs one operation to completion on the calling (worker) thread; returns the contract's int32 result.
-  // Production code passes run_blocking (posix_ops.h); tests inject runners that block or record.
-  using Runner = std::function<int32_t(const Submission&)>;
+  // `cancelled` turns true when the owner cancels the operation while it runs; the pool then interrupts
+  // the thread, and the runner should stop soon after (run_blocking(sub, &cancelled) does). A runner that
+  // ignores it simply finishes and reports what it did. Production code passes run_blocking
+  // (posix_ops.h); tests inject runners that block or record.
+  using Runner = std::function<int32_t(const Submission&, const std::atomic<bool>& cancelled)>;
 
   struct Counters {
     uint64_t worker_ops = 0;  // operations a worker ran (cancelled-before-start ones are not counted)
+    uint64_t interrupts = 0;  // signals sent to workers running a cancelled operation (first and repeats)
     uint32_t held = 0;        // waiting behind the in-flight cap (contract 7)
     uint32_t admitted = 0;    // given to workers and not yet taken by the owner (counts against the cap)
     uint32_t ready = 0;       // completions waiting for take()
+    uint32_t cancelling = 0;  // running operations with a cancel requested that have not finished yet
   };
+
+  // The signal that interrupts workers, installed on first use, once per process; 0 when it could not be
+  // installed (someone else's handler holds it, or the platform has none), in which case a running
+  // operation only sees its `cancelled` flag between system calls and a blocked one runs on. The reason is
+  // in interrupt_signal_status().
+  static int interrupt_signal();
+  static const char* interrupt_signal_status();
+
+  // How often a cancel's signal is repeated while the operation still runs (see reinterrupt()).
+  static constexpr int kReinterruptMs = 5;
 
   // Starts `threads` workers (at least one). Throws std::system_error when a thread cannot be created,
   // after stopping the ones that did start. `max_in_flight` of 0 is taken as 1.
@@ -51,14 +71,22 @@ class WorkerPool {
   // behind the cap in FIFO order and are admitted by take() as slots free up. One lock per batch.
   void flush();
   // Not started (staged, held or queued): removed and completed with -ECANCELED, returns true. Running:
-  // returns true and the operation finishes normally (see pool.cc for why). Unknown or already complete:
-  // false. Either way the token completes exactly once.
+  // marks it cancelled, interrupts its worker and returns true; the operation completes with -ECANCELED
+  // or with what it had done. Unknown or already complete: false. Either way the token completes exactly
+  // once.
   bool cancel(uint32_t token);
+  // Closes the race a cancel's signal leaves (pool.cc): interrupts again every worker whose cancelled
+  // operation is still running and whose last signal has already been handled. Returns how many cancelled
+  // operations are still running; while that is non-zero the owner must call this again within a few
+  // milliseconds (the epoll backend clamps its sleep). Cheap when nothing is being cancelled: one atomic
+  // load, no lock.
+  uint32_t reinterrupt();
   // Moves up to `capacity` completions into `out`, oldest first; returns how many. Freed slots admit
   // held-back operations.
   size_t take(Completion* out, size_t capacity);
-  // Stops accepting work, completes everything not yet started with -ECANCELED, lets running operations
-  // finish and joins the workers. Idempotent. After it returns no worker touches caller memory.
+  // Stops accepting work, completes everything not yet started with -ECANCELED, cancels and interrupts
+  // running operations (repeating the signal until each has returned) and joins the workers. Idempotent.
+  // After it returns no worker touches caller memory.
   void shutdown();
 
   Counters counters() const;
@@ -80,8 +108,18 @@ class WorkerPool {
     Completion completion;
     bool admitted;  // counted against the cap, so take() frees a slot
   };
+  // What the owner knows about one worker thread.
+  struct Worker {
+    Job* job = nullptr;  // the operation it runs, or null (guarded by mu_)
+    // True from the moment a signal is sent to this worker until its handler has run. A repeat is sent
+    // only when this is false: real-time signals queue (each pthread_kill is one more entry, counted
+    // against RLIMIT_SIGPENDING), so a worker stuck in an uninterruptible call must not collect one per
+    // loop iteration. Written by the owner under mu_ and by the signal handler on the worker.
+    std::atomic<bool> signal_unhandled{false};
+  };
 
   void worker_main(size_t index);
+  void interrupt_locked(size_t index);
   void admit_locked(std::unique_ptr<Job> job, size_t* new_units);
   void finish_locked(uint32_t token, int32_t result, bool admitted, bool* was_empty);
   void wake_workers(size_t new_units);
@@ -98,11 +136,17 @@ class WorkerPool {
   std::deque<std::unique_ptr<Job>> held_;                 // behind the in-flight cap, FIFO
   std::deque<Unit> runnable_;                             // FIFO of units workers pick from
   std::unordered_map<int32_t, FdQueue> fds_;              // per-descriptor FIFO (contract 8)
-  std::vector<const Job*> running_;                       // per worker: the job it runs, or null
+  std::unique_ptr<Worker[]> workers_;                     // one per thread; fixed addresses (atomics)
+  size_t worker_count_ = 0;
   std::deque<Done> done_;                                 // completions for take()
+  std::condition_variable idle_cv_;                       // shutdown(): a running operation finished
   uint32_t admitted_ = 0;
   uint64_t worker_ops_ = 0;
+  uint64_t interrupts_ = 0;
   bool stopping_ = false;
+  // Running operations with a cancel requested (changed under mu_). Atomic so reinterrupt() can skip the
+  // lock on every loop iteration when nothing is being cancelled, which is almost always.
+  std::atomic<uint32_t> cancelling_{0};
 
   std::vector<std::thread> threads_;  // last: started after everything above exists
 };

@@ -19,14 +19,24 @@ namespace {
 
 int64_t to_ns(const struct timespec& ts) { return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec; }
 
+// True once the owner asked this operation to stop. Checked at the top of every retry loop, so an EINTR
+// or a short count caused by the cancel's signal ends the loop instead of blocking again.
+bool stop_requested(const std::atomic<bool>* cancelled) {
+  return cancelled && cancelled->load(std::memory_order_acquire);
+}
+
+// What a write reports when it stops on request: the bytes it moved (never hidden), else -ECANCELED.
+int32_t stopped_write(uint64_t done) { return done > 0 ? int32_t(done) : -ECANCELED; }
+
 // Positional or current-position single write, retried until all `len` bytes are written.
-int32_t write_all(int fd, const char* data, uint32_t len, int64_t offset) {
+int32_t write_all(int fd, const char* data, uint32_t len, int64_t offset, const std::atomic<bool>* cancelled) {
   uint32_t done = 0;
   while (done < len || len == 0) {
+    if (stop_requested(cancelled)) return stopped_write(done);
     ssize_t n = offset == kCurrentPosition ? ::write(fd, data + done, len - done)
                                            : ::pwrite(fd, data + done, len - done, offset + done);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) continue;  // the loop top decides: a cancel's signal stops, any other retries
       return done > 0 ? int32_t(done) : -errno;
     }
     done += uint32_t(n);
@@ -35,7 +45,8 @@ int32_t write_all(int fd, const char* data, uint32_t len, int64_t offset) {
   return int32_t(done);
 }
 
-int32_t writev_all(int fd, const IoVec* iov_in, uint32_t iovcnt, int64_t offset) {
+int32_t writev_all(int fd, const IoVec* iov_in, uint32_t iovcnt, int64_t offset,
+                   const std::atomic<bool>* cancelled) {
   // Work on a local copy: a short write advances through the vector by editing entries.
   struct iovec local[IOV_MAX];
   if (iovcnt > IOV_MAX) return -EINVAL;
@@ -49,9 +60,10 @@ int32_t writev_all(int fd, const IoVec* iov_in, uint32_t iovcnt, int64_t offset)
   int count = int(iovcnt);
   uint64_t done = 0;
   for (;;) {
+    if (stop_requested(cancelled)) return stopped_write(done);
     ssize_t n = offset == kCurrentPosition ? ::writev(fd, iov, count) : ::pwritev(fd, iov, count, offset + done);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) continue;  // as in write_all
       return done > 0 ? int32_t(done) : -errno;
     }
     done += uint64_t(n);
@@ -70,9 +82,12 @@ int32_t writev_all(int fd, const IoVec* iov_in, uint32_t iovcnt, int64_t offset)
   return int32_t(done);
 }
 
+// One system call, repeated after EINTR unless the operation was cancelled meanwhile. Checking before the
+// first call too means a cancel that arrived before the call started never starts it.
 template <typename F>
-int32_t retry(F call) {
+int32_t retry(const std::atomic<bool>* cancelled, F call) {
   for (;;) {
+    if (stop_requested(cancelled)) return -ECANCELED;
     long r = call();
     if (r >= 0) return int32_t(r);
     if (errno != EINTR) return -errno;
@@ -106,44 +121,44 @@ void fill_stat_result(StatResult* out, const void* posix_stat) {
 #endif
 }
 
-int32_t run_blocking(const Submission& sub) {
+int32_t run_blocking(const Submission& sub, const std::atomic<bool>* cancelled) {
   switch (sub.op) {
     case OpCode::kOpen:
-      return retry([&] { return long(::open(sub.path, sub.flags | O_CLOEXEC, sub.mode)); });
+      return retry(cancelled, [&] { return long(::open(sub.path, sub.flags | O_CLOEXEC, sub.mode)); });
     case OpCode::kClose: {
       // Never retry close on EINTR: on Linux the descriptor is already released and may be reused.
       int r = ::close(sub.fd);
       return r == 0 ? 0 : (errno == EINTR ? 0 : -errno);
     }
     case OpCode::kRead:
-      return retry([&] {
+      return retry(cancelled, [&] {
         return long(sub.offset == kCurrentPosition ? ::read(sub.fd, sub.buf, sub.len)
                                                    : ::pread(sub.fd, sub.buf, sub.len, sub.offset));
       });
     case OpCode::kWrite:
-      return write_all(sub.fd, static_cast<const char*>(sub.buf), sub.len, sub.offset);
+      return write_all(sub.fd, static_cast<const char*>(sub.buf), sub.len, sub.offset, cancelled);
     case OpCode::kReadv:
       if (sub.iovcnt > IOV_MAX) return -EINVAL;
-      return retry([&] {
+      return retry(cancelled, [&] {
         auto iov = reinterpret_cast<const struct iovec*>(sub.iov);
         return long(sub.offset == kCurrentPosition ? ::readv(sub.fd, iov, int(sub.iovcnt))
                                                    : ::preadv(sub.fd, iov, int(sub.iovcnt), sub.offset));
       });
     case OpCode::kWritev:
-      return writev_all(sub.fd, sub.iov, sub.iovcnt, sub.offset);
+      return writev_all(sub.fd, sub.iov, sub.iovcnt, sub.offset, cancelled);
     case OpCode::kFsync:
-      return retry([&] { return long(::fsync(sub.fd)); });
+      return retry(cancelled, [&] { return long(::fsync(sub.fd)); });
     case OpCode::kFdatasync:
 #if defined(__APPLE__)
-      return retry([&] { return long(::fsync(sub.fd)); });  // macOS has no fdatasync in its libc headers
+      return retry(cancelled, [&] { return long(::fsync(sub.fd)); });  // macOS has no fdatasync in its libc headers
 #else
-      return retry([&] { return long(::fdatasync(sub.fd)); });
+      return retry(cancelled, [&] { return long(::fdatasync(sub.fd)); });
 #endif
     case OpCode::kFtruncate:
-      return retry([&] { return long(::ftruncate(sub.fd, sub.offset)); });
+      return retry(cancelled, [&] { return long(::ftruncate(sub.fd, sub.offset)); });
     case OpCode::kFstat: {
       struct stat st;
-      int32_t r = retry([&] { return long(::fstat(sub.fd, &st)); });
+      int32_t r = retry(cancelled, [&] { return long(::fstat(sub.fd, &st)); });
       if (r == 0) fill_stat_result(sub.stat, &st);
       return r;
     }

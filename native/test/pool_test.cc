@@ -1,8 +1,14 @@
 // Cases for the worker pool itself (pool.h), with injected runners that block or record, so ordering,
 // cancellation and the notify rule are checked deterministically rather than by timing. They run once,
 // under the epoll entry (the harness is per backend), and do not use ctx.backend.
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -10,6 +16,7 @@
 #include <vector>
 
 #include "../core/pool.h"
+#include "../core/posix_ops.h"
 #include "harness.h"
 
 using namespace corio;
@@ -69,6 +76,65 @@ std::vector<Completion> take_all(WorkerPool& pool, size_t count) {
   return got;
 }
 
+// A pipe both of whose ends the case holds, so a read on it blocks until the case writes.
+class Pipe {
+ public:
+  Pipe() {
+    if (::pipe2(fds_, O_CLOEXEC) != 0) throw Failure{std::string("pipe2: ") + std::strerror(errno)};
+  }
+  ~Pipe() {
+    ::close(fds_[0]);
+    ::close(fds_[1]);
+  }
+  int read_end() const { return fds_[0]; }
+  // Releases a reader that a failing case left blocked, so the pool can still be destroyed.
+  void release_reader() const { (void)!::write(fds_[1], "x", 1); }
+
+ private:
+  int fds_[2] = {-1, -1};
+};
+
+Submission read_on(int fd, uint32_t token, char* buf, uint32_t len) {
+  Submission s;
+  s.op = OpCode::kRead;
+  s.fd = fd;
+  s.token = token;
+  s.buf = buf;
+  s.len = len;
+  return s;
+}
+
+// Drives the pool as the epoll backend's wait() does while a cancel is outstanding: repeat the signal,
+// take, sleep less than kReinterruptMs. Fails after 10 s (after `on_timeout`, which must unblock the runner
+// so the pool can still be destroyed).
+template <typename F>
+std::vector<Completion> take_reinterrupting(WorkerPool& pool, size_t count, F on_timeout) {
+  std::vector<Completion> got;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  Completion buf[64];
+  while (got.size() < count) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      on_timeout();
+      throw Failure{"cancelled operation still running after 10 s: got " + std::to_string(got.size()) + " of " +
+                    std::to_string(count)};
+    }
+    pool.reinterrupt();
+    size_t n = pool.take(buf, 64);
+    got.insert(got.end(), buf, buf + n);
+    if (n == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return got;
+}
+
+void require_interrupt_signal() {
+  if (WorkerPool::interrupt_signal() == 0)
+    SKIP(std::string("no interrupt signal: ") + WorkerPool::interrupt_signal_status());
+}
+
+WorkerPool::Runner real_runner() {
+  return [](const Submission& s, const std::atomic<bool>& cancelled) { return run_blocking(s, &cancelled); };
+}
+
 }  // namespace
 
 CORE_CASE_FOR("epoll", "pool: one descriptor runs one operation at a time, in order") {
@@ -76,7 +142,7 @@ CORE_CASE_FOR("epoll", "pool: one descriptor runs one operation at a time, in or
   std::mutex mu;
   std::vector<int> active(kFds, 0), next(kFds, 0);
   std::atomic<bool> overlap{false}, out_of_order{false};
-  WorkerPool pool(4, 1024, [&](const Submission& s) {
+  WorkerPool pool(4, 1024, [&](const Submission& s, const std::atomic<bool>&) {
     {
       std::lock_guard<std::mutex> lock(mu);
       if (active[s.fd]++ != 0) overlap = true;
@@ -97,7 +163,7 @@ CORE_CASE_FOR("epoll", "pool: one descriptor runs one operation at a time, in or
 
 CORE_CASE_FOR("epoll", "pool: different descriptors run in parallel") {
   Gate gate;
-  WorkerPool pool(4, 1024, [&](const Submission&) {
+  WorkerPool pool(4, 1024, [&](const Submission&, const std::atomic<bool>&) {
     gate.enter();
     return int32_t(0);
   }, [] {});
@@ -116,7 +182,7 @@ CORE_CASE_FOR("epoll", "pool: different descriptors run in parallel") {
 CORE_CASE_FOR("epoll", "pool: a burst of completions notifies once") {
   std::atomic<int> notifies{0};
   Gate gate;
-  WorkerPool pool(4, 1024, [&](const Submission& s) {
+  WorkerPool pool(4, 1024, [&](const Submission& s, const std::atomic<bool>&) {
     if (s.token == 1) gate.enter();
     return int32_t(s.token);
   }, [&] { notifies++; });
@@ -137,10 +203,14 @@ CORE_CASE_FOR("epoll", "pool: a burst of completions notifies once") {
   CHECK_EQ(notifies.load(), 2);
 }
 
-CORE_CASE_FOR("epoll", "pool: cancel removes queued work and lets running work finish") {
+CORE_CASE_FOR("epoll", "pool: cancel removes queued work and flags running work, which reports what it did") {
   Gate gate;
-  WorkerPool pool(2, 1024, [&](const Submission& s) {
-    if (s.token == 1) gate.enter();
+  std::atomic<bool> saw_cancel{false};
+  WorkerPool pool(2, 1024, [&](const Submission& s, const std::atomic<bool>& cancelled) {
+    if (s.token == 1) {
+      gate.enter();  // a condition variable wait: the interrupt signal does not end it
+      saw_cancel = cancelled.load();
+    }
     return int32_t(100 + s.token);
   }, [] {});
   pool.stage(sub_on(5, 1));  // runs and blocks
@@ -151,7 +221,8 @@ CORE_CASE_FOR("epoll", "pool: cancel removes queued work and lets running work f
   gate.await_inside(1);
   CHECK(pool.cancel(2));   // queued: removed
   CHECK(pool.cancel(3));   // staged, never flushed: removed
-  CHECK(pool.cancel(1));   // running: accepted, not interrupted
+  CHECK(pool.cancel(1));   // running: flagged (and signalled); this runner ignores both
+  CHECK(pool.cancel(1));   // twice: still accepted, still one completion
   CHECK(!pool.cancel(99));
   auto first = take_all(pool, 3);  // 2, 3 and (already run) 4
   for (const Completion& c : first) {
@@ -162,13 +233,15 @@ CORE_CASE_FOR("epoll", "pool: cancel removes queued work and lets running work f
   auto last = take_all(pool, 1);
   CHECK_EQ(last[0].token, uint32_t(1));
   CHECK_EQ(last[0].result, 101);  // what it did, not -ECANCELED
+  CHECK(saw_cancel);
   CHECK(!pool.cancel(1));         // complete now: unknown
+  CHECK_EQ(pool.counters().cancelling, uint32_t(0));
 }
 
 CORE_CASE_FOR("epoll", "pool: the in-flight cap holds work back in order until completions are taken") {
   std::mutex mu;
   std::vector<uint32_t> order;
-  WorkerPool pool(4, 2, [&](const Submission& s) {
+  WorkerPool pool(4, 2, [&](const Submission& s, const std::atomic<bool>&) {
     std::lock_guard<std::mutex> lock(mu);
     order.push_back(s.token);
     return int32_t(0);
@@ -194,7 +267,7 @@ CORE_CASE_FOR("epoll", "pool: the in-flight cap holds work back in order until c
 CORE_CASE_FOR("epoll", "pool: shutdown cancels what has not started and waits for what has") {
   Gate gate;
   std::atomic<bool> finished{false};
-  auto pool = std::make_unique<WorkerPool>(2, 1024, [&](const Submission& s) {
+  auto pool = std::make_unique<WorkerPool>(2, 1024, [&](const Submission& s, const std::atomic<bool>&) {
     if (s.token == 1) {
       gate.enter();
       finished = true;
@@ -219,5 +292,140 @@ CORE_CASE_FOR("epoll", "pool: shutdown cancels what has not started and waits fo
   for (size_t i = 0; i < n; i++) CHECK_EQ(out[i].result, out[i].token == 1 ? 0 : -ECANCELED);
   pool->stage(sub_on(3, 4));  // after shutdown: refused with a completion, never run
   CHECK_EQ(pool->take(out, 8), size_t(1));
+  CHECK_EQ(out[0].result, -ECANCELED);
+}
+
+// ---- interrupting running operations ----------------------------------------------------------------
+
+CORE_CASE_FOR("epoll", "pool: workers block process signals and take only the interrupt signal") {
+  require_interrupt_signal();
+  sigset_t seen;
+  sigemptyset(&seen);
+  WorkerPool pool(1, 16, [&](const Submission&, const std::atomic<bool>&) {
+    pthread_sigmask(SIG_BLOCK, nullptr, &seen);  // read only: how = ignored with a null set
+    return int32_t(0);
+  }, [] {});
+  pool.stage(sub_on(1, 1));
+  pool.flush();
+  take_all(pool, 1);
+  for (int sig : {SIGINT, SIGTERM, SIGCHLD, SIGUSR1, SIGUSR2, SIGPROF, SIGWINCH, SIGPIPE, SIGHUP})
+    CHECK(sigismember(&seen, sig));
+  CHECK(!sigismember(&seen, WorkerPool::interrupt_signal()));
+  CHECK(!sigismember(&seen, SIGSEGV));  // faults must reach Node's (or ASan's) handler
+  // The creating thread's own mask is left as it was.
+  sigset_t mine;
+  pthread_sigmask(SIG_BLOCK, nullptr, &mine);
+  CHECK(!sigismember(&mine, SIGINT));
+}
+
+CORE_CASE_FOR("epoll", "pool: cancel interrupts a read blocked on an empty pipe") {
+  require_interrupt_signal();
+  Pipe pipe;
+  char buf[16];
+  std::atomic<bool> started{false};
+  WorkerPool pool(2, 16, [&](const Submission& s, const std::atomic<bool>& cancelled) {
+    started = true;
+    return run_blocking(s, &cancelled);
+  }, [] {});
+  pool.stage(read_on(pipe.read_end(), 1, buf, sizeof buf));
+  pool.flush();
+  while (!started) std::this_thread::yield();
+  // Running (or about to be): the worker is signalled, not dequeued.
+  CHECK(pool.cancel(1));
+  auto got = take_reinterrupting(pool, 1, [&] { pipe.release_reader(); });
+  CHECK_EQ(got[0].token, uint32_t(1));
+  CHECK_EQ(got[0].result, -ECANCELED);
+  CHECK(pool.counters().interrupts >= 1);
+  CHECK_EQ(pool.counters().cancelling, uint32_t(0));
+}
+
+// The race at the top of pool.cc, made deterministic: the runner holds the interrupt signal blocked until
+// the cancel's signal is pending, then unblocks it (the handler runs right there, in user space) and only
+// then enters read(2) without looking at the flag, exactly as if the signal had landed between
+// run_blocking's check and the system call. Only a repeated signal can end that read.
+CORE_CASE_FOR("epoll", "pool: a signal that lands before the system call is repeated until the call returns") {
+  require_interrupt_signal();
+  const int sig = WorkerPool::interrupt_signal();
+  Pipe pipe;
+  std::atomic<bool> started{false}, handled_first{false};
+  WorkerPool pool(1, 16, [&](const Submission& s, const std::atomic<bool>& cancelled) {
+    sigset_t only;
+    sigemptyset(&only);
+    sigaddset(&only, sig);
+    pthread_sigmask(SIG_BLOCK, &only, nullptr);
+    started = true;
+    for (;;) {
+      sigset_t pending;
+      sigpending(&pending);
+      if (cancelled.load() && sigismember(&pending, sig)) break;
+      std::this_thread::yield();
+    }
+    pthread_sigmask(SIG_UNBLOCK, &only, nullptr);  // the first signal is handled here, before the read
+    handled_first = true;
+    char byte;
+    ssize_t n = ::read(s.fd, &byte, 1);
+    if (n >= 0) return int32_t(n);
+    return errno == EINTR && cancelled.load() ? -ECANCELED : -errno;
+  }, [] {});
+  pool.stage(read_on(pipe.read_end(), 1, nullptr, 1));
+  pool.flush();
+  while (!started) std::this_thread::yield();
+  CHECK(pool.cancel(1));
+  auto got = take_reinterrupting(pool, 1, [&] { pipe.release_reader(); });
+  CHECK(handled_first);
+  CHECK_EQ(got[0].result, -ECANCELED);
+  CHECK(pool.counters().interrupts >= 2);  // the first signal was spent before the read: a repeat ended it
+}
+
+// The same race, undirected: cancel at every moment between submission and a blocked read, many times.
+// Whichever state the cancel finds (queued, just picked up, before or inside the read), the read ends
+// with -ECANCELED, once.
+CORE_CASE_FOR("epoll", "pool: cancel right after submit, 2,000 times, always lands") {
+  require_interrupt_signal();
+  Pipe pipe;
+  WorkerPool pool(2, 16, real_runner(), [] {});
+  char buf[4];
+  for (uint32_t round = 1; round <= 2000; round++) {
+    pool.stage(read_on(pipe.read_end(), round, buf, sizeof buf));
+    pool.flush();
+    for (uint32_t spin = 0; spin < round % 64; spin++) std::this_thread::yield();  // vary the moment
+    CHECK(pool.cancel(round));
+    auto got = take_reinterrupting(pool, 1, [&] { pipe.release_reader(); });
+    CHECK_EQ(got[0].token, round);
+    CHECK_EQ(got[0].result, -ECANCELED);
+  }
+  Completion extra[4];
+  CHECK_EQ(pool.take(extra, 4), size_t(0));
+}
+
+CORE_CASE_FOR("epoll", "pool: shutdown interrupts a read blocked on an empty pipe") {
+  require_interrupt_signal();
+  Pipe pipe;
+  char buf[16];
+  std::atomic<bool> started{false};
+  auto pool = std::make_unique<WorkerPool>(2, 16, [&](const Submission& s, const std::atomic<bool>& cancelled) {
+    started = true;
+    return run_blocking(s, &cancelled);
+  }, [] {});
+  pool->stage(read_on(pipe.read_end(), 1, buf, sizeof buf));
+  pool->flush();
+  while (!started) std::this_thread::yield();
+  // A regression hangs in shutdown(): release the reader after 10 s so the case fails instead.
+  std::atomic<bool> returned{false}, rescued{false};
+  std::thread rescuer([&] {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!returned && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (!returned) {
+      rescued = true;
+      pipe.release_reader();
+    }
+  });
+  pool->shutdown();
+  returned = true;
+  rescuer.join();
+  CHECK(!rescued);
+  Completion out[4];
+  CHECK_EQ(pool->take(out, 4), size_t(1));
   CHECK_EQ(out[0].result, -ECANCELED);
 }
