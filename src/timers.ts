@@ -7,6 +7,8 @@ export interface Timer {
   readonly deadline: number;
   readonly seq: number;
   cancelled: boolean;
+  /** Set by the heap while the timer is in it; cancelling a timer that already fired must not count. */
+  queued?: boolean;
   fire(): void;
 }
 
@@ -24,6 +26,7 @@ export class TimerHeap {
   }
 
   push(timer: Timer): void {
+    timer.queued = true;
     const heap = this.heap;
     heap.push(timer);
     let i = heap.length - 1;
@@ -39,6 +42,7 @@ export class TimerHeap {
   cancel(timer: Timer): void {
     if (timer.cancelled) return;
     timer.cancelled = true;
+    if (!timer.queued) return;  // already fired: nothing in the heap to skip
     this.cancelledCount++;
     if (this.cancelledCount > 64 && this.cancelledCount > this.heap.length / 2) this.compact();
   }
@@ -67,6 +71,7 @@ export class TimerHeap {
 
   private removeTop(): void {
     const heap = this.heap;
+    heap[0].queued = false;
     const last = heap.pop()!;
     if (heap.length === 0) return;
     let i = 0;

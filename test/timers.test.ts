@@ -39,6 +39,17 @@ describe('TimerHeap', () => {
     expect(heap.peekDeadline()).toBe(2);
   });
 
+  it('cancelling a timer that already fired does not disturb the count (regression: timers stopped firing)', () => {
+    const heap = new TimerHeap();
+    const log: number[] = [];
+    const fired = timer(heap, 1, log, 1);
+    expect(heap.popDue(5)).toBe(fired);
+    heap.cancel(fired);
+    timer(heap, 2, log, 2);
+    expect(heap.size).toBe(1);
+    expect(heap.popDue(5)?.deadline).toBe(2);
+  });
+
   it('compacts when most entries are cancelled, keeping order', () => {
     const heap = new TimerHeap();
     const log: number[] = [];

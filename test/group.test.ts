@@ -1,0 +1,285 @@
+// Task groups and combinators: failures cancel siblings and come back as one aggregate, cancellations are not
+// failures, the parent's cancellation reaches the children, and race/first/all/allSettled/asCompleted.
+import { join } from 'node:path';
+import * as fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  CancelledError,
+  TaskGroupError,
+  all,
+  allSettled,
+  asCompleted,
+  first,
+  now,
+  open,
+  race,
+  run,
+  sleep,
+  spawn,
+  taskGroup,
+  yieldNow,
+} from '../src/index.js';
+import { backendMatrix, backendTitle, scratch } from './helpers.js';
+
+const value = <T>(ms: number, v: T) => function* () {
+  yield* sleep(ms);
+  return v;
+};
+const failing = (ms: number, message: string) => function* (): Generator<never, never, unknown> {
+  yield* sleep(ms) as never;
+  throw new Error(message);
+};
+
+for (const b of backendMatrix) {
+  describe.skipIf(!b.available)(backendTitle(b), () => {
+    const virtual = { backend: b.name, clock: 'virtual' } as const;
+
+    it('one child throws while two sleep and one writes: the others are cancelled, their finally blocks run, only the failure is thrown', () => {
+      const path = join(scratch(), 'group-writer.bin');
+      const outcome = run(function* () {
+        const log: string[] = [];
+        try {
+          yield* taskGroup(function* (g) {
+            for (const name of ['sleeper-1', 'sleeper-2']) {
+              g.spawn(function* () {
+                try {
+                  yield* sleep(60_000);
+                } finally {
+                  log.push(`${name} finally`);
+                }
+              }, { name });
+            }
+            g.spawn(function* () {
+              const f = yield* open(path, 'w');
+              try {
+                for (;;) yield* f.write(Buffer.alloc(4096, 1));  // keeps writing until cancelled
+              } finally {
+                yield* f.close();
+                log.push('writer closed its file');
+              }
+            }, { name: 'writer' });
+            g.spawn(function* () {
+              yield* sleep(5);
+              throw new Error('child failed');
+            }, { name: 'failer' });
+          });
+          return { log, error: null };
+        } catch (e) {
+          return { log, error: e };
+        }
+      }, { backend: b.name });
+      expect(outcome.error).toBeInstanceOf(TaskGroupError);
+      const err = outcome.error as TaskGroupError;
+      expect(err.errors.map((e) => (e as Error).message)).toEqual(['child failed']);
+      expect(outcome.log.sort()).toEqual(['sleeper-1 finally', 'sleeper-2 finally', 'writer closed its file']);
+      expect(fs.statSync(path).size % 4096).toBe(0);  // every completed write is whole
+    });
+
+    it('the group returns the body value after every child finished', () => {
+      const result = run(function* () {
+        const done: string[] = [];
+        const v = yield* taskGroup(function* (g) {
+          g.spawn(function* () {
+            yield* sleep(30);
+            done.push('slow');
+          });
+          g.spawn(function* () {
+            yield* sleep(10);
+            done.push('fast');
+          });
+          return 'body value';
+        });
+        return { v, done, t: now() };
+      }, virtual);
+      expect(result).toEqual({ v: 'body value', done: ['fast', 'slow'], t: 30 });
+    });
+
+    it('cancelling the parent cancels the group and its children, after which the parent ends cancelled', () => {
+      const result = run(function* () {
+        const log: string[] = [];
+        const parent = spawn(function* () {
+          yield* taskGroup(function* (g) {
+            g.spawn(function* () {
+              try {
+                yield* sleep(60_000);
+              } finally {
+                yield* sleep(1);
+                log.push('child cleaned up');
+              }
+            });
+            yield* sleep(60_000);
+          });
+        });
+        yield* sleep(10);
+        parent.cancel();
+        try {
+          yield* parent;
+        } catch (e) {
+          log.push((e as Error).name);
+        }
+        return log;
+      }, virtual);
+      expect(result).toEqual(['child cleaned up', 'CancelledError']);
+    });
+
+    it('the body throwing cancels the children; several failures are all reported, in order', () => {
+      const err = run(function* () {
+        try {
+          yield* taskGroup(function* (g) {
+            g.spawn(failing(1, 'first child'));
+            g.spawn(function* () {
+              try {
+                yield* sleep(1);
+              } finally {
+                throw new Error('second child, from its finally');
+              }
+            });
+            yield* sleep(1);
+            throw new Error('body');
+          });
+        } catch (e) {
+          return e as TaskGroupError;
+        }
+        return null;
+      }, virtual);
+      expect(err).toBeInstanceOf(TaskGroupError);
+      const messages = err!.errors.map((e) => (e as Error).message);
+      expect(messages).toContain('first child');
+      expect(messages).toContain('second child, from its finally');
+    });
+
+    it('failures inside a group are observed: run() does not report them again', () => {
+      expect(() =>
+        run(function* () {
+          try {
+            yield* taskGroup(function* (g) {
+              g.spawn(failing(1, 'x'));
+            });
+          } catch {
+            /* handled */
+          }
+          return 1;
+        }, virtual),
+      ).not.toThrow();
+    });
+
+    it('all returns values in order; fails fast with the first error, cancelling the rest', () => {
+      const r = run(function* () {
+        const values = yield* all([value(30, 'a'), value(10, 'b'), value(20, 'c')]);
+        const t1 = now();
+        let cancelledFinally = false;
+        let error: unknown;
+        try {
+          yield* all([
+            failing(5, 'boom'),
+            function* () {
+              try {
+                yield* sleep(1000);
+              } finally {
+                cancelledFinally = true;
+              }
+            },
+          ]);
+        } catch (e) {
+          error = e;
+        }
+        return { values, t1, message: (error as Error).message, cancelledFinally, t2: now() };
+      }, virtual);
+      expect(r).toEqual({ values: ['a', 'b', 'c'], t1: 30, message: 'boom', cancelledFinally: true, t2: 35 });
+    });
+
+    it('allSettled collects every outcome without cancelling anything', () => {
+      const r = run(function* () {
+        return yield* allSettled<string>([value(10, 'ok'), failing(5, 'bad'), value(20, 'late')]);
+      }, virtual);
+      expect(r[0]).toEqual({ status: 'fulfilled', value: 'ok' });
+      expect(r[1].status).toBe('rejected');
+      expect(((r[1] as { reason: Error }).reason).message).toBe('bad');
+      expect(r[2]).toEqual({ status: 'fulfilled', value: 'late' });
+    });
+
+    it('race: the first to finish wins (value or error); losers are cancelled and awaited', () => {
+      const r = run(function* () {
+        const log: string[] = [];
+        const loser = function* () {
+          try {
+            yield* sleep(1000);
+            return 'slow';
+          } finally {
+            log.push('loser cleaned up');
+          }
+        };
+        const v = yield* race([loser, value(10, 'fast')]);
+        const t = now();
+        let error: unknown;
+        try {
+          yield* race([value(50, 'slow'), failing(5, 'quick failure')]);
+        } catch (e) {
+          error = e;
+        }
+        return { v, t, log, error: (error as Error).message };
+      }, virtual);
+      expect(r).toEqual({ v: 'fast', t: 10, log: ['loser cleaned up'], error: 'quick failure' });
+    });
+
+    it('first: the first success wins; failures are skipped unless all fail', () => {
+      const r = run(function* () {
+        const v = yield* first([failing(1, 'a'), value(10, 'winner'), value(20, 'later')]);
+        let agg: unknown;
+        try {
+          yield* first([failing(1, 'x'), failing(2, 'y')]);
+        } catch (e) {
+          agg = e;
+        }
+        return { v, errors: (agg as AggregateError).errors.map((e) => (e as Error).message) };
+      }, virtual);
+      expect(r).toEqual({ v: 'winner', errors: ['x', 'y'] });
+    });
+
+    it('asCompleted yields results in completion order', () => {
+      const order = run(function* () {
+        const order: string[] = [];
+        for (const next of asCompleted([value(30, 'c'), value(10, 'a'), value(20, 'b')])) {
+          order.push(yield* next);
+        }
+        return order;
+      }, virtual);
+      expect(order).toEqual(['a', 'b', 'c']);
+    });
+
+    it('a group child may spawn more children into the same group', () => {
+      const n = run(function* () {
+        let count = 0;
+        yield* taskGroup(function* (g) {
+          const grow = (depth: number) => function* (): Generator<never, void, unknown> {
+            count++;
+            yield* yieldNow() as never;
+            if (depth < 3) {
+              g.spawn(grow(depth + 1));
+              g.spawn(grow(depth + 1));
+            }
+          };
+          g.spawn(grow(0));
+        });
+        return count;
+      }, virtual);
+      expect(n).toBe(15);
+    });
+
+    it('a CancelledError from a child cancelled by its own code is not a group failure', () => {
+      expect(
+        run(function* () {
+          yield* taskGroup(function* (g) {
+            const t = g.spawn(function* () {
+              yield* sleep(100);
+            });
+            yield* sleep(1);
+            t.cancel();
+          });
+          return 'ok';
+        }, virtual),
+      ).toBe('ok');
+      expect(CancelledError).toBeDefined();
+    });
+  });
+}
