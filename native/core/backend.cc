@@ -5,8 +5,9 @@ namespace corio {
 
 const char* op_name(OpCode op) {
   // The syscall names Node puts in `err.syscall`, so corio's errors read like node:fs errors.
-  static const char* const names[] = {"open",   "close", "read",      "write",     "readv",
-                                      "writev", "fsync", "fdatasync", "ftruncate", "fstat"};
+  static const char* const names[] = {"open",  "close",  "read",  "write",  "readv",     "writev",
+                                      "fsync", "fdatasync", "ftruncate", "fstat", "unlink", "rename",
+                                      "mkdir", "rmdir",  "stat",  "fallocate", "scandir"};
   static_assert(sizeof(names) / sizeof(names[0]) == size_t(OpCode::kCount), "one name per opcode");
   auto i = size_t(op);
   return i < size_t(OpCode::kCount) ? names[i] : "unknown";

@@ -13,8 +13,8 @@
 //     -ECANCELED; one that had already finished reports what it did (bytes written are never hidden).
 //  3. Results are one int32: bytes transferred or a new descriptor on success, -errno on failure. Lengths
 //     are capped below 2^31 by the binding, so a byte count always fits.
-//  4. Memory: the backend copies `path` and the iovec array before submit() returns. The data bytes (`buf`,
-//     the iovec targets, the StatResult) belong to the caller and must stay valid until that submission's
+//  4. Memory: the backend copies `path`, `path2` and the iovec array before submit() returns. The data bytes
+//     (`buf`, the iovec targets, the StatResult) belong to the caller and must stay valid until that submission's
 //     completion has been returned by wait(). The backend never touches them after that.
 //  5. wait(out, capacity, timeout_ms) first makes every pending submission visible to the kernel or the
 //     pool (one flush per loop iteration is what makes io_uring pay: see NOTES.md "Submitting and waiting one
@@ -59,8 +59,27 @@ enum class OpCode : uint8_t {
   kFdatasync,    // fd
   kFtruncate,    // fd, offset = new length
   kFstat,        // fd, stat → StatResult written into `stat`
+  // Path operations (issue 4). Relative paths resolve against the process's working directory.
+  kUnlink,       // path
+  kRename,       // path → path2 (replaces path2 atomically where the OS can)
+  kMkdir,        // path, mode
+  kRmdir,        // path
+  kStat,         // path, stat; flags = kStatNoFollow for lstat
+  kFallocate,    // fd, offset, length (bytes to reserve); flags = 0 (extend the file) or kFallocKeepSize
+  kReaddir,      // path, buf, len → entries packed into buf (see kReaddir format below); result = bytes used
   kCount
 };
+
+// kStat flag: do not follow a final symbolic link (lstat).
+constexpr int32_t kStatNoFollow = 1;
+// kFallocate flag: reserve space without changing the file size (FALLOC_FL_KEEP_SIZE).
+constexpr int32_t kFallocKeepSize = 1;
+// kReaddir output: a sequence of records [uint8 type][name bytes][NUL], type one of the kDirent* values,
+// "." and ".." omitted. If the directory does not fit in `len` bytes the result is -ENOBUFS and nothing
+// useful is in buf: the caller retries with a larger buffer. (One call, one result: no streaming state in
+// the backend.)
+constexpr uint8_t kDirentUnknown = 0, kDirentFile = 1, kDirentDir = 2, kDirentSymlink = 3, kDirentFifo = 4,
+                  kDirentSocket = 5, kDirentChar = 6, kDirentBlock = 7;
 
 const char* op_name(OpCode op);  // "open", "write", … as Node names the syscall in errors
 
@@ -93,9 +112,11 @@ struct Submission {
   const IoVec* iov = nullptr;      // readv/writev: copied by the backend, targets caller-owned
   uint32_t iovcnt = 0;
   StatResult* stat = nullptr;      // fstat output (caller-owned)
-  const char* path = nullptr;      // open: NUL-terminated, copied by the backend
-  int32_t flags = 0;               // open flags (host O_* values)
-  int32_t mode = 0;                // open mode
+  const char* path = nullptr;      // open and path operations: NUL-terminated, copied by the backend
+  const char* path2 = nullptr;     // rename target: NUL-terminated, copied by the backend
+  int64_t length = 0;              // fallocate: bytes to reserve
+  int32_t flags = 0;               // open flags (host O_* values); kStat/kFallocate flags above
+  int32_t mode = 0;                // open and mkdir mode
 };
 
 struct Completion {
