@@ -1,0 +1,33 @@
+// The README's examples are the files in examples/, verbatim, and each runs and prints what it should.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+const built = existsSync(join(root, 'dist', 'examples'));
+
+const expected: Record<string, string[]> = {
+  cancellation: ['writer closed its file', 'writer ended with CancelledError true'],
+  'task-group': ['sleeper cleaned up', "group failed with: [ 'disk on fire' ]"],
+  timeouts: ['moveOnAfter gave undefined at 100 ms', 'timed out after 50 ms'],
+  queue: ['consumed 6 items: a0 a1 a2 b0 b1 b2'],
+};
+
+describe('README examples', () => {
+  for (const [name, lines] of Object.entries(expected)) {
+    it(`examples/${name}.ts is in the README verbatim`, () => {
+      const source = readFileSync(join(root, 'examples', `${name}.ts`), 'utf8');
+      expect(readme).toContain(`<!-- example: examples/${name}.ts -->\n\`\`\`ts\n${source}\`\`\``);
+    });
+
+    it.skipIf(!built)(`examples/${name}.ts runs and prints what the README promises`, () => {
+      const res = spawnSync(process.execPath, [join(root, 'dist', 'examples', `${name}.js`)], { encoding: 'utf8' });
+      expect(res.stderr).toBe('');
+      expect(res.status).toBe(0);
+      expect(res.stdout.trim().split('\n')).toEqual(lines);
+    });
+  }
+});
