@@ -14,6 +14,8 @@ export { Event, Lock, Semaphore, BoundedSemaphore, Condition, Barrier, BrokenBar
 export { Queue, LifoQueue, PriorityQueue, QueueShutDown, QueueFull, QueueEmpty } from './queue.js';
 export { open, readFile, writeFile, appendFile, FileHandle, FileStats } from './file.js';
 export type { PathLike, Data, ReadFileOptions, WriteFileOptions } from './file.js';
+export { FileWriter, createWriter, openWriter } from './stream.js';
+export type { WriterOptions } from './stream.js';
 export type { OpenFlags } from './flags.js';
 export {
   CancelledError,

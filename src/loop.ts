@@ -22,6 +22,16 @@ export interface DebugOptions {
   onSlowStep?: (report: SlowStep) => void;
 }
 
+/** How file handles opened on this loop batch their work (see coalesce.ts and group-commit.ts). */
+export interface FileDefaults {
+  /** Merge small adjacent writes issued in one iteration into one vectored write. Default: on. */
+  coalesceWrites: boolean;
+  /** Writes up to this many bytes are held for coalescing. */
+  coalesceMaxBytes: number;
+  /** Concurrent sync()/datasync() calls on one handle share system calls. Default: on. */
+  groupCommit: boolean;
+}
+
 export class Loop implements TaskHost {
   readonly timers = new TimerHeap();
   readonly io: IoTable;
@@ -30,6 +40,8 @@ export class Loop implements TaskHost {
   private ready: Task<unknown>[] = [];
   private spare: Task<unknown>[] = [];
   private failed: Task<unknown>[] = [];
+  /** Work that batches what tasks issued during one iteration (write coalescing): run after runReady. */
+  private deferred: (() => void)[] = [];
   private closed = false;
   /** Counters for stats(): cheap integer increments only, nothing timed on the hot path. */
   iterations = 0;
@@ -38,6 +50,7 @@ export class Loop implements TaskHost {
 
   readonly stepObserver: ((task: Task<unknown>, ms: number) => void) | null = null;
   readonly debug: boolean;
+  fileDefaults: FileDefaults = { coalesceWrites: true, coalesceMaxBytes: 16 * 1024, groupCommit: true };
 
   constructor(
     readonly driver: Driver,
@@ -94,6 +107,19 @@ export class Loop implements TaskHost {
     this.dispatchCompletions(completed);
     this.fireDueTimers();
     this.runReady();
+    this.flushDeferred();
+  }
+
+  /** Runs `flush` once at the end of this iteration, after every ready task has had its step. */
+  defer(flush: () => void): void {
+    this.deferred.push(flush);
+  }
+
+  private flushDeferred(): void {
+    if (this.deferred.length === 0) return;
+    const batch = this.deferred;
+    this.deferred = [];
+    for (const flush of batch) flush();
   }
 
   /** 0 if tasks are ready; else until the next timer; else until I/O completes. Nothing at all: deadlock. */

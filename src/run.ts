@@ -5,7 +5,7 @@ import { type Driver, NativeDriver } from './driver.js';
 import type { Operation } from './instruction.js';
 import { toCoroutine, type Main } from './main.js';
 import { setIoTableSource } from './io.js';
-import { Loop, type DebugOptions } from './loop.js';
+import { Loop, type DebugOptions, type FileDefaults } from './loop.js';
 import { currentLoop, hasActiveLoop, setActiveLoop } from './context.js';
 import { binding, type NativeBackendOptions, type NativeStats } from './native.js';
 import type { Task } from './task.js';
@@ -30,6 +30,27 @@ export interface RunOptions {
    * Costs a stack capture per suspension, so it is off by default.
    */
   debug?: boolean | DebugOptions;
+  /**
+   * How files batch their work. `coalesceWrites`: merge small adjacent writes issued in one loop iteration
+   * into one vectored write (default on; `{ maxBytes }` sets the size limit, default 16 KiB; env
+   * CORIO_COALESCE=0 turns it off). `groupCommit`: concurrent sync()/datasync() on one handle share system
+   * calls (default on; env CORIO_GROUP_COMMIT=0 turns it off).
+   */
+  files?: { coalesceWrites?: boolean | { maxBytes: number }; groupCommit?: boolean };
+}
+
+function fileDefaults(options: RunOptions): FileDefaults {
+  const envOff = (name: string) => process.env[name] === '0' || process.env[name] === 'false';
+  const c = options.files?.coalesceWrites;
+  const maxBytes = typeof c === 'object' && c !== null ? c.maxBytes : 16 * 1024;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+    throw new CorioError('ERR_INVALID_ARG_VALUE', `files.coalesceWrites.maxBytes must be a non-negative integer, got ${describeValue(maxBytes)}`);
+  }
+  return {
+    coalesceWrites: c === undefined ? !envOff('CORIO_COALESCE') : c !== false,
+    coalesceMaxBytes: maxBytes,
+    groupCommit: options.files?.groupCommit ?? !envOff('CORIO_GROUP_COMMIT'),
+  };
 }
 
 function debugOptions(options: RunOptions): DebugOptions | undefined {
@@ -63,8 +84,10 @@ export function run<T>(main: Main<T>, options: RunOptions = {}): T {
   }
   const coroutine = toCoroutine(main, 'run');
   const debug = debugOptions(options);
+  const files = fileDefaults(options);
   const driver = makeDriver(options);
   const loop = new Loop(driver, debug);
+  loop.fileDefaults = files;
   setActiveLoop(loop);
   setIoTableSource(() => loop.io);
   let mainTask: Task<T> | undefined;

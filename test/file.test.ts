@@ -59,6 +59,25 @@ for (const b of backendMatrix) {
       expect(fs.readFileSync(path, 'utf8')).toBe('HELLO world!!');
     });
 
+    it('position-less reads and writes advance the handle position like node:fs, and a read at the end does not skip later data', () => {
+      const path = join(scratch(), 'pos.txt');
+      const r = run(function* () {
+        const f = yield* open(path, 'w+');
+        yield* f.write('abc');
+        yield* f.write('def');            // continues at 3
+        yield* f.write('XY', 0);          // explicit position: does not move the handle's position
+        yield* f.write('ghi');            // continues at 6
+        const buf = Buffer.alloc(4);
+        const atEnd = yield* f.read(buf, 0, 4);        // position 9: end of file
+        yield* f.write('jk', 9);                        // the file grows behind the handle's position
+        const after = yield* f.read(buf, 0, 4);         // still position 9: sees the new bytes
+        yield* f.close();
+        return { atEnd, after, tail: buf.subarray(0, after).toString() };
+      }, opts);
+      expect(r).toEqual({ atEnd: 0, after: 2, tail: 'jk' });
+      expect(fs.readFileSync(path, 'utf8')).toBe('XYcdefghijk');
+    });
+
     it("appends in order with flag 'a', whatever position the writes name", () => {
       const dir = scratch();
       const path = join(dir, 'log.txt');

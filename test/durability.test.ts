@@ -1,0 +1,240 @@
+// Group commit, write coalescing, and the truth on failure (a full disk), on every available backend.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { open, run, spawn, taskGroup, type RunOptions } from '../src/index.js';
+import { backendMatrix, backendTitle, scratch } from './helpers.js';
+
+// A 1 MiB tmpfs for ENOSPC, mounted by the test when it may (root with CAP_SYS_ADMIN); else skipped, saying why.
+let smallDisk = '';
+let smallDiskSkip = '';
+beforeAll(() => {
+  const dir = scratch('corio-tmpfs-');
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'pipe' });
+    smallDisk = dir;
+  } catch (e) {
+    smallDiskSkip = `cannot mount a tmpfs here (${(e as Error).message.split('\n')[0]}); run as root to test ENOSPC`;
+    console.log(`[corio tests] ENOSPC tests skipped: ${smallDiskSkip}`);
+  }
+});
+afterAll(() => {
+  if (smallDisk) execFileSync('umount', [smallDisk]);
+});
+
+function record(i: number, size: number): Buffer {
+  const b = Buffer.alloc(size, 0x20 + (i % 90));
+  b.write(`#${i}:`, 0);
+  return b;
+}
+
+for (const b of backendMatrix) {
+  describe.skipIf(!b.available)(backendTitle(b), () => {
+    const opts: RunOptions = { backend: b.name };
+
+    function durableWriters(groupCommit: boolean) {
+      const path = join(scratch(), `durable-${groupCommit}.log`);
+      const size = 4096;
+      const result = run(function* () {
+        const f = yield* open(path, 'w');
+        f.groupCommit = groupCommit;
+        yield* taskGroup(function* (g) {
+          for (let i = 0; i < 32; i++) {
+            g.spawn(function* () {
+              yield* f.write(record(i, size), i * size);
+              yield* f.datasync();  // when this returns, record i must be durable
+            });
+          }
+        });
+        const batching = f.batching;
+        yield* f.close();
+        return batching;
+      }, opts);
+      const data = fs.readFileSync(path);
+      const intact = Array.from({ length: 32 }, (_, i) => data.subarray(i * size, (i + 1) * size).equals(record(i, size)));
+      return { ...result, intact };
+    }
+
+    it('32 concurrent durable writers share fdatasync calls, and every record is in the file', () => {
+      const shared = durableWriters(true);
+      expect(shared.syncCallers).toBe(32);
+      expect(shared.syncCalls).toBeGreaterThanOrEqual(1);
+      expect(shared.syncCalls).toBeLessThan(32);
+      expect(shared.intact.every(Boolean)).toBe(true);
+      const unshared = durableWriters(false);
+      expect(unshared.syncCalls).toBe(0);  // the handle's group commit never ran: 32 plain calls instead
+      expect(unshared.intact.every(Boolean)).toBe(true);
+    });
+
+    it('a datasync arriving while one runs waits for the next round (it may not ride on a sync that began before its write)', () => {
+      const path = join(scratch(), 'rounds.log');
+      const r = run(function* () {
+        const f = yield* open(path, 'w');
+        const first = spawn(function* () {
+          yield* f.write('a');
+          yield* f.datasync();
+        });
+        const second = spawn(function* () {
+          yield* f.write('b', 1);
+          yield* f.datasync();
+        });
+        yield* first;
+        yield* second;
+        const batching = f.batching;
+        yield* f.close();
+        return batching;
+      }, opts);
+      expect(r.syncCallers).toBe(2);
+      expect(r.syncCalls).toBeGreaterThanOrEqual(1);
+      expect(fs.readFileSync(path, 'utf8')).toBe('ab');
+    });
+
+    it('small adjacent writes issued in one iteration become one vectored write; each caller gets its own count', () => {
+      const path = join(scratch(), 'coalesced.bin');
+      const r = run(function* () {
+        const f = yield* open(path, 'w');
+        const counts: number[] = [];
+        yield* taskGroup(function* (g) {
+          for (let i = 0; i < 64; i++) {
+            g.spawn(function* () {
+              const n = yield* f.write(record(i, 128), i * 128);
+              counts.push(n);
+            });
+          }
+        });
+        const batching = f.batching;
+        yield* f.close();
+        return { batching, counts };
+      }, opts);
+      expect(r.counts).toEqual(new Array(64).fill(128));
+      expect(r.batching.merged).toBe(64);
+      expect(r.batching.batches).toBe(1);
+      const data = fs.readFileSync(path);
+      for (let i = 0; i < 64; i++) expect(data.subarray(i * 128, (i + 1) * 128).equals(record(i, 128))).toBe(true);
+    });
+
+    it('coalescing keeps issue order for overlapping and non-adjacent writes, and can be switched off', () => {
+      for (const coalesce of [true, false]) {
+        const path = join(scratch(), `overlap-${coalesce}.bin`);
+        const r = run(function* () {
+          const f = yield* open(path, 'w');
+          yield* taskGroup(function* (g) {
+            // Issue order: 0..9 'a', 5..14 'b' (overlaps), 20..24 'c' (gap), 10..19 'd' (after the gap).
+            g.spawn(function* () { yield* f.write('aaaaaaaaaa', 0); });
+            g.spawn(function* () { yield* f.write('bbbbbbbbbb', 5); });
+            g.spawn(function* () { yield* f.write('ccccc', 20); });
+            g.spawn(function* () { yield* f.write('dddddddddd', 10); });
+          });
+          const batching = f.batching;
+          yield* f.close();
+          return batching;
+        }, { ...opts, files: { coalesceWrites: coalesce } });
+        expect(fs.readFileSync(path, 'utf8')).toBe('aaaaabbbbbddddddddddccccc');
+        if (!coalesce) expect(r.merged).toBe(0);
+      }
+    });
+
+    it('appends from many tasks in one iteration are merged and land in issue order', () => {
+      const path = join(scratch(), 'appends.log');
+      run(function* () {
+        const f = yield* open(path, 'a');
+        yield* taskGroup(function* (g) {
+          for (let i = 0; i < 100; i++) g.spawn(function* () { yield* f.write(`${i};`); });
+        });
+        yield* f.close();
+      }, opts);
+      expect(fs.readFileSync(path, 'utf8')).toBe(Array.from({ length: 100 }, (_, i) => `${i};`).join(''));
+    });
+
+    describe('on a full disk (1 MiB tmpfs)', () => {
+      it('a write that does not fit reports exactly the bytes that are in the file', (ctx) => {
+        if (!smallDisk) return ctx.skip(smallDiskSkip);
+        const path = join(smallDisk, `big-${b.name}`);
+        const outcome = run(function* () {
+          const f = yield* open(path, 'w');
+          try {
+            return { written: yield* f.write(Buffer.alloc(2 << 20, 7)) };
+          } catch (e) {
+            return { code: (e as { code: string }).code };
+          } finally {
+            yield* f.close();
+          }
+        }, opts);
+        const size = fs.statSync(path).size;
+        fs.unlinkSync(path);
+        if ('written' in outcome) {
+          expect(outcome.written).toBeLessThan(2 << 20);
+          expect(outcome.written).toBe(size);
+        } else {
+          expect(outcome.code).toBe('ENOSPC');
+          expect(size).toBe(0);
+        }
+      });
+
+      it('a position-less write cut short by a full disk leaves a true prefix (regression: the file start was overwritten)', (ctx) => {
+        if (!smallDisk) return ctx.skip(smallDiskSkip);
+        const path = join(smallDisk, `halves-${b.name}`);
+        const data = Buffer.alloc(2 << 20, 'A');
+        data.fill('B', 1 << 20);
+        const written = run(function* () {
+          const f = yield* open(path, 'w');
+          try {
+            return yield* f.write(data);  // no position: at the handle's position, 0
+          } finally {
+            yield* f.close();
+          }
+        }, opts);
+        const got = fs.readFileSync(path);
+        fs.unlinkSync(path);
+        expect(got.length).toBe(written);
+        expect(got.equals(data.subarray(0, written))).toBe(true);
+      });
+
+      it('coalesced small writes into a filling disk: each caller learns its own truth', (ctx) => {
+        if (!smallDisk) return ctx.skip(smallDiskSkip);
+        const path = join(smallDisk, `coalesced-${b.name}`);
+        const filler = join(smallDisk, `filler-${b.name}`);
+        // Leave a little room: 1 MiB minus what the filler takes (tmpfs allocates in pages).
+        fs.writeFileSync(filler, Buffer.alloc((1 << 20) - 3 * 4096));
+        const results = run(function* () {
+          const f = yield* open(path, 'w');
+          const results: ({ ok: number } | { err: string })[] = new Array(64);
+          yield* taskGroup(function* (g) {
+            for (let i = 0; i < 64; i++) {
+              g.spawn(function* () {
+                try {
+                  results[i] = { ok: yield* f.write(Buffer.alloc(512, i), i * 512) };
+                } catch (e) {
+                  results[i] = { err: (e as { code: string }).code };
+                }
+              });
+            }
+          });
+          yield* f.close();
+          return results;
+        }, opts);
+        const data = fs.readFileSync(path);
+        fs.unlinkSync(path);
+        fs.unlinkSync(filler);
+        // Reported bytes: a prefix of whole records, possibly one partial, then only ENOSPC.
+        let expectedSize = 0;
+        let cut = false;
+        for (let i = 0; i < 64; i++) {
+          const r = results[i];
+          if ('ok' in r) {
+            expect(cut).toBe(false);
+            expect(data.subarray(i * 512, i * 512 + r.ok).equals(Buffer.alloc(r.ok, i))).toBe(true);
+            expectedSize = i * 512 + r.ok;
+            if (r.ok < 512) cut = true;
+          } else {
+            expect(r.err).toBe('ENOSPC');
+            cut = true;
+          }
+        }
+        expect(results.some((r) => 'err' in r)).toBe(true);
+        expect(data.length).toBe(expectedSize);
+      });
+    });
+  });
+}
