@@ -17,11 +17,34 @@
         ["OS=='linux'", {
           "sources": [
             "native/core/posix_ops.cc",
+            "native/core/posix_linux.cc",
             "native/core/select_linux.cc",
             "native/core/uring.cc",
             "native/core/epoll.cc",
-            "native/core/pool.cc"
+            "native/core/pool.cc",
+            "native/core/pool_posix.cc"
           ]
+        }],
+        ["OS=='mac'", {
+          "sources": [
+            "native/core/posix_ops.cc",
+            "native/core/posix_mac.cc",
+            "native/core/select_mac.cc",
+            "native/core/kqueue.cc",
+            "native/core/pool.cc",
+            "native/core/pool_posix.cc"
+          ]
+        }],
+        ["OS=='win'", {
+          "sources": [
+            "native/core/select_win.cc",
+            "native/core/iocp.cc",
+            "native/core/win_fd.cc",
+            "native/core/win_ops.cc",
+            "native/core/win_pool.cc",
+            "native/core/pool.cc"
+          ],
+          "defines": ["_WIN32_WINNT=0x0602", "WINVER=0x0602", "WIN32_LEAN_AND_MEAN", "NOMINMAX"]
         }],
         ["OS=='linux' and '<!(echo $CORIO_SANITIZE)'=='1'", {
           "cflags_cc": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-O1"],

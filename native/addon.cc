@@ -112,6 +112,13 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
                            InstanceMethod<&NativeBackend::Fdatasync>("fdatasync"),
                            InstanceMethod<&NativeBackend::Ftruncate>("ftruncate"),
                            InstanceMethod<&NativeBackend::Fstat>("fstat"),
+                           InstanceMethod<&NativeBackend::Unlink>("unlink"),
+                           InstanceMethod<&NativeBackend::Rename>("rename"),
+                           InstanceMethod<&NativeBackend::Mkdir>("mkdir"),
+                           InstanceMethod<&NativeBackend::Rmdir>("rmdir"),
+                           InstanceMethod<&NativeBackend::StatPath>("stat"),
+                           InstanceMethod<&NativeBackend::Fallocate>("fallocate"),
+                           InstanceMethod<&NativeBackend::Readdir>("readdir"),
                            InstanceMethod<&NativeBackend::Cancel>("cancel"),
                            InstanceMethod<&NativeBackend::Wait>("wait"),
                            InstanceMethod<&NativeBackend::Wake>("wake"),
@@ -196,16 +203,41 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
     return int64_t(integer_arg(info, i, "position", -1, kMaxSafeInteger));
   }
 
+  // A non-empty path without NUL bytes (the C string would end early and name another file).
+  static std::string path_arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+    if (!info[i].IsString())
+      throw_error(info.Env(), "type", "ERR_INVALID_ARG_TYPE",
+                  std::string("The \"") + name + "\" argument must be of type string");
+    std::string path = info[i].As<Napi::String>().Utf8Value();
+    if (path.empty() || path.find('\0') != std::string::npos)
+      throw_error(info.Env(), "type", "ERR_INVALID_ARG_VALUE",
+                  std::string("The argument '") + name + "' must be a non-empty string without null bytes");
+    return path;
+  }
+
+  static bool boolean_arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+    if (!info[i].IsBoolean())
+      throw_error(info.Env(), "type", "ERR_INVALID_ARG_TYPE",
+                  std::string("The \"") + name + "\" argument must be of type boolean");
+    return info[i].As<Napi::Boolean>().Value();
+  }
+
+  // A BigInt64Array with room for one StatResult, written by the backend when the operation completes.
+  static corio::StatResult* stat_out_arg(const Napi::CallbackInfo& info, size_t i) {
+    if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_bigint64_array)
+      throw_error(info.Env(), "type", "ERR_INVALID_ARG_TYPE", "The \"out\" argument must be a BigInt64Array");
+    auto out = info[i].As<Napi::BigInt64Array>();
+    if (out.ElementLength() < corio::kStatFields || out.Data() == nullptr)
+      throw_error(info.Env(), "range", "ERR_OUT_OF_RANGE",
+                  "The \"out\" array needs " + std::to_string(corio::kStatFields) + " elements");
+    return reinterpret_cast<corio::StatResult*>(out.Data());
+  }
+
   // open(token, path, flags, mode)
   Napi::Value Open(const Napi::CallbackInfo& info) {
     Submission sub;
     Slot& slot = claim(info, sub);
-    if (!info[1].IsString())
-      throw_error(info.Env(), "type", "ERR_INVALID_ARG_TYPE", "The \"path\" argument must be of type string");
-    std::string path = info[1].As<Napi::String>().Utf8Value();
-    if (path.empty() || path.find('\0') != std::string::npos)
-      throw_error(info.Env(), "type", "ERR_INVALID_ARG_VALUE",
-                  "The argument 'path' must be a non-empty string without null bytes");
+    std::string path = path_arg(info, 1, "path");
     sub.op = OpCode::kOpen;
     sub.path = path.c_str();  // the backend copies it before submit() returns (contract 4)
     sub.flags = int32_t(integer_arg(info, 2, "flags", -2147483648.0, 2147483647));
@@ -305,13 +337,95 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
     Slot& slot = claim(info, sub);
     sub.op = OpCode::kFstat;
     sub.fd = fd_arg(info, 1);
-    if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_bigint64_array)
-      throw_error(info.Env(), "type", "ERR_INVALID_ARG_TYPE", "The \"out\" argument must be a BigInt64Array");
-    auto out = info[2].As<Napi::BigInt64Array>();
-    if (out.ElementLength() < corio::kStatFields || out.Data() == nullptr)
+    sub.stat = stat_out_arg(info, 2);
+    slot.held.push_back(Napi::Persistent(info[2].As<Napi::Object>()));
+    start(slot, sub);
+    return info.Env().Undefined();
+  }
+
+  // unlink(token, path), rmdir(token, path)
+  Napi::Value PathOnly(const Napi::CallbackInfo& info, OpCode op) {
+    Submission sub;
+    Slot& slot = claim(info, sub);
+    std::string path = path_arg(info, 1, "path");
+    sub.op = op;
+    sub.path = path.c_str();  // copied by the backend before submit() returns (contract 4)
+    start(slot, sub);
+    return info.Env().Undefined();
+  }
+  Napi::Value Unlink(const Napi::CallbackInfo& info) { return PathOnly(info, OpCode::kUnlink); }
+  Napi::Value Rmdir(const Napi::CallbackInfo& info) { return PathOnly(info, OpCode::kRmdir); }
+
+  // rename(token, from, to)
+  Napi::Value Rename(const Napi::CallbackInfo& info) {
+    Submission sub;
+    Slot& slot = claim(info, sub);
+    std::string from = path_arg(info, 1, "from");
+    std::string to = path_arg(info, 2, "to");
+    sub.op = OpCode::kRename;
+    sub.path = from.c_str();
+    sub.path2 = to.c_str();  // both copied by the backend before submit() returns (contract 4)
+    start(slot, sub);
+    return info.Env().Undefined();
+  }
+
+  // mkdir(token, path, mode)
+  Napi::Value Mkdir(const Napi::CallbackInfo& info) {
+    Submission sub;
+    Slot& slot = claim(info, sub);
+    std::string path = path_arg(info, 1, "path");
+    sub.op = OpCode::kMkdir;
+    sub.path = path.c_str();
+    sub.mode = int32_t(integer_arg(info, 2, "mode", 0, 07777));
+    start(slot, sub);
+    return info.Env().Undefined();
+  }
+
+  // stat(token, path, out: BigInt64Array with at least kStatFields elements, noFollow: boolean) — lstat
+  // when noFollow is true.
+  Napi::Value StatPath(const Napi::CallbackInfo& info) {
+    Submission sub;
+    Slot& slot = claim(info, sub);
+    std::string path = path_arg(info, 1, "path");
+    sub.op = OpCode::kStat;
+    sub.path = path.c_str();
+    sub.stat = stat_out_arg(info, 2);
+    sub.flags = boolean_arg(info, 3, "noFollow") ? corio::kStatNoFollow : 0;
+    slot.held.push_back(Napi::Persistent(info[2].As<Napi::Object>()));
+    start(slot, sub);
+    return info.Env().Undefined();
+  }
+
+  // fallocate(token, fd, offset, length, keepSize: boolean)
+  Napi::Value Fallocate(const Napi::CallbackInfo& info) {
+    Submission sub;
+    Slot& slot = claim(info, sub);
+    sub.op = OpCode::kFallocate;
+    sub.fd = fd_arg(info, 1);
+    sub.offset = int64_t(integer_arg(info, 2, "offset", 0, kMaxSafeInteger));
+    sub.length = int64_t(integer_arg(info, 3, "length", 0, kMaxSafeInteger));  // 0: the kernel says EINVAL
+    sub.flags = boolean_arg(info, 4, "keepSize") ? corio::kFallocKeepSize : 0;
+    start(slot, sub);
+    return info.Env().Undefined();
+  }
+
+  // readdir(token, path, buffer, offset, length): entries packed into buffer[offset, offset + length) in
+  // the kReaddir format (backend.h); the result is the bytes used, or -ENOBUFS when they do not fit.
+  Napi::Value Readdir(const Napi::CallbackInfo& info) {
+    Submission sub;
+    Slot& slot = claim(info, sub);
+    std::string path = path_arg(info, 1, "path");
+    View view = view_arg(info, 2, "buffer");
+    double offset = integer_arg(info, 3, "offset", 0, kMaxSafeInteger);
+    double length = integer_arg(info, 4, "length", 0, kMaxIoLength);  // the result is a byte count: int32
+    if (offset + length > double(view.length))
       throw_error(info.Env(), "range", "ERR_OUT_OF_RANGE",
-                  "The \"out\" array needs " + std::to_string(corio::kStatFields) + " elements");
-    sub.stat = reinterpret_cast<corio::StatResult*>(out.Data());
+                  "The range [" + std::to_string(int64_t(offset)) + ", " + std::to_string(int64_t(offset + length)) +
+                      ") is outside the buffer of " + std::to_string(view.length) + " bytes");
+    sub.op = OpCode::kReaddir;
+    sub.path = path.c_str();
+    sub.buf = view.data ? view.data + size_t(offset) : nullptr;
+    sub.len = uint32_t(length);
     slot.held.push_back(Napi::Persistent(info[2].As<Napi::Object>()));
     start(slot, sub);
     return info.Env().Undefined();

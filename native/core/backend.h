@@ -70,6 +70,18 @@ enum class OpCode : uint8_t {
   kCount
 };
 
+// Whether an opcode names a descriptor. Backends that order work per descriptor (contract 8) must not
+// serialize the path operations, which have none, behind one another.
+constexpr bool uses_fd(OpCode op) {
+  switch (op) {
+    case OpCode::kOpen: case OpCode::kUnlink: case OpCode::kRename: case OpCode::kMkdir:
+    case OpCode::kRmdir: case OpCode::kStat: case OpCode::kReaddir: case OpCode::kCount:
+      return false;
+    default:
+      return true;
+  }
+}
+
 // kStat flag: do not follow a final symbolic link (lstat).
 constexpr int32_t kStatNoFollow = 1;
 // kFallocate flag: reserve space without changing the file size (FALLOC_FL_KEEP_SIZE).

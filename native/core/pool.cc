@@ -40,118 +40,29 @@
 // would only queue more real-time signals. shutdown() runs the same loop itself (contract 9).
 #include "pool.h"
 
-#include <pthread.h>
-#include <signal.h>
-
 #include <cerrno>
 #include <chrono>
 #include <new>
 #include <string>
 #include <system_error>
 
+#include "pool_os.h"
+
 namespace corio {
 
-// ---- the interrupt signal ---------------------------------------------------------------------------
-//
-// Which signal. Node owns the classic ones: SIGINT/SIGTERM (its exit handling and process.on), SIGUSR1
-// (the inspector), SIGPROF (V8's CPU profiler), SIGCHLD (libuv's child processes), SIGWINCH (ttys), SIGPIPE
-// (ignored), SIGSEGV (wasm trap handler); SIGUSR2 and SIGURG are free in Node but commonly taken by tools
-// and applications (nodemon restarts on SIGUSR2). Real-time signals are free in Node and libuv, and
-// process.on() cannot even name them. glibc (NPTL) reserves kernel signals 32 and 33 (SIGCANCEL,
-// SIGSETXID) and moves SIGRTMIN above them, so SIGRTMIN is a run-time value and anything from it up is
-// the application's. Code that uses "a real-time signal" usually takes SIGRTMIN or SIGRTMIN+1 (the
-// timer_create and sigqueue examples); valgrind and others reach down from SIGRTMAX. SIGRTMIN+5 keeps
-// clear of both. Override at build time with -DCORIO_INTERRUPT_SIGNAL=<number or expression>; 0 turns
-// interruption off. Platforms without real-time signals (macOS) default to off until a port picks one.
-#ifndef CORIO_INTERRUPT_SIGNAL
-#if defined(SIGRTMIN)
-#define CORIO_INTERRUPT_SIGNAL (SIGRTMIN + 5)
-#else
-#define CORIO_INTERRUPT_SIGNAL 0
-#endif
-#endif
-
-namespace {
-
-static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler stores into an atomic<bool>");
-
-// The worker's own Worker::signal_unhandled, set before the worker can be signalled, null on every other
-// thread. initial-exec TLS: in a dlopen()ed addon the default model may allocate on a thread's first
-// access, which a handler must never do; initial-exec is one load relative to the thread pointer.
-thread_local std::atomic<bool>* t_signal_unhandled __attribute__((tls_model("initial-exec"))) = nullptr;
-
-// Async-signal-safe by construction: one load of a thread-local pointer and one lock-free atomic store.
-// It leaves errno alone. Its real work is being there: a caught signal without SA_RESTART makes the
-// blocking call return EINTR instead of killing the process. On a thread that is not a worker (someone
-// sent the signal to the whole process) it does nothing.
-void on_interrupt_signal(int) {
-  if (std::atomic<bool>* flag = t_signal_unhandled) flag->store(false);
-}
-
-struct InterruptSignal {
-  int number = 0;      // 0: running operations are not interrupted
-  std::string status;  // why, for interrupt_signal_status()
-};
-
-// Installs the handler once per process (a function-local static is initialised exactly once, even with
-// pools created on several threads). Never replaces a handler someone else installed: their code would
-// break silently, while ours only loses the ability to interrupt, which it says.
-const InterruptSignal& interrupt_setup() {
-  static const InterruptSignal setup = [] {
-    InterruptSignal r;
-    const int sig = CORIO_INTERRUPT_SIGNAL;
-    if (sig <= 0) {
-      r.status = "off: built with CORIO_INTERRUPT_SIGNAL=0";
-      return r;
-    }
-#if defined(SIGRTMAX)
-    if (sig > SIGRTMAX) {
-      r.status = "off: signal " + std::to_string(sig) + " is above SIGRTMAX";
-      return r;
-    }
-#endif
-    struct sigaction old {};
-    if (::sigaction(sig, nullptr, &old) != 0) {
-      r.status = "off: sigaction(" + std::to_string(sig) + ") failed, errno " + std::to_string(errno);
-      return r;
-    }
-    // sa_handler and sa_sigaction share storage, and SIG_DFL is 0 in both views. SIG_IGN counts as taken:
-    // someone chose to ignore it. (Another thread installing a handler between this check and ours is a
-    // race no sigaction API closes; it would need two libraries choosing the same signal at once.)
-    if (old.sa_handler != SIG_DFL) {
-      r.status = "off: signal " + std::to_string(sig) + " already has a handler (not replaced)";
-      return r;
-    }
-    struct sigaction sa {};
-    sa.sa_handler = on_interrupt_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;  // no SA_RESTART: the interrupted call must return EINTR, that is the whole point
-    if (::sigaction(sig, &sa, nullptr) != 0) {
-      r.status = "off: installing the handler for signal " + std::to_string(sig) + " failed";
-      return r;
-    }
-    r.number = sig;
-    r.status = "signal " + std::to_string(sig);
-#if defined(SIGRTMIN)
-    if (sig >= SIGRTMIN) r.status += " (SIGRTMIN+" + std::to_string(sig - SIGRTMIN) + ")";
-#endif
-    return r;
-  }();
-  return setup;
-}
-
-}  // namespace
-
-int WorkerPool::interrupt_signal() { return interrupt_setup().number; }
-const char* WorkerPool::interrupt_signal_status() { return interrupt_setup().status.c_str(); }
+// The interrupt (a signal on POSIX, an APC plus CancelSynchronousIo on Windows) is the one thing here
+// with no portable spelling: it lives behind pool_os.h, one file per platform (pool_posix.cc, win_pool.cc).
+int WorkerPool::interrupt_signal() { return pool_os::interrupt_id(); }
+const char* WorkerPool::interrupt_signal_status() { return pool_os::interrupt_status(); }
 
 struct WorkerPool::Job {
   Submission sub;
   std::string path;        // owns sub.path (contract 4: the caller may free its copy after submit)
+  std::string path2;       // owns sub.path2 (rename's target), for the same reason
   std::vector<IoVec> iov;  // owns sub.iov; the targets stay the caller's
   // Every opcode but open names a descriptor and so goes through that descriptor's FIFO. An invalid fd
   // (-1, closed) still queues under its number: the runner reports EBADF in order with its neighbours.
-  bool has_fd() const { return sub.op != OpCode::kOpen; }
+  bool has_fd() const { return uses_fd(sub.op); }
   // Set (once) by cancel() or shutdown() while the job runs; the runner reads it (run_blocking stops).
   std::atomic<bool> cancelled{false};
 };
@@ -162,25 +73,16 @@ WorkerPool::WorkerPool(uint32_t threads, uint32_t max_in_flight, Runner runner, 
   workers_ = std::make_unique<Worker[]>(threads);
   worker_count_ = threads;
   threads_.reserve(threads);
-  // Workers take no asynchronous signal but the interrupt: SIGINT, SIGTERM, SIGCHLD… belong to Node's
-  // threads, and a handler run on a pool thread would also interrupt its I/O. The mask is set here, in
-  // the creating thread, because a thread inherits its creator's mask: a worker that masked itself
-  // would leave a window in which a process signal could still be delivered to it. Faults stay
-  // unblocked: a blocked SIGSEGV is forced to its default action, bypassing Node's and ASan's handlers.
-  // (glibc silently keeps its own SIGCANCEL and SIGSETXID deliverable.)
-  sigset_t worker_mask, saved_mask;
-  sigfillset(&worker_mask);
-  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT}) sigdelset(&worker_mask, sig);
-  if (int sig = interrupt_signal()) sigdelset(&worker_mask, sig);
-  pthread_sigmask(SIG_SETMASK, &worker_mask, &saved_mask);
+  // Workers take no asynchronous signal but the interrupt (pool_os.h: the platform sets the mask the
+  // threads inherit while spawn_workers runs this).
   try {
-    for (uint32_t i = 0; i < threads; i++) threads_.emplace_back(&WorkerPool::worker_main, this, size_t(i));
+    pool_os::spawn_workers([&] {
+      for (uint32_t i = 0; i < threads; i++) threads_.emplace_back(&WorkerPool::worker_main, this, size_t(i));
+    });
   } catch (...) {
-    pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
     shutdown();  // join the workers that did start before the members they use go away
     throw;
   }
-  pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
 }
 
 WorkerPool::~WorkerPool() { shutdown(); }
@@ -193,6 +95,10 @@ void WorkerPool::stage(const Submission& sub) {
     if (sub.path) {
       job->path = sub.path;
       job->sub.path = job->path.c_str();
+    }
+    if (sub.path2) {
+      job->path2 = sub.path2;
+      job->sub.path2 = job->path2.c_str();
     }
     if (sub.iov && sub.iovcnt) {
       job->iov.assign(sub.iov, sub.iov + sub.iovcnt);
@@ -261,12 +167,16 @@ void WorkerPool::wake_workers(size_t new_units) {
 }
 
 void WorkerPool::worker_main(size_t index) {
-  // Before this worker can run a job, and so before anyone can signal it (see on_interrupt_signal).
-  t_signal_unhandled = &workers_[index].signal_unhandled;
+  // Before this worker can run a job, and so before anyone can interrupt it. os_ref is read by the owner
+  // only under mu_ while this worker runs a job, which it picked up under mu_ after this store.
+  workers_[index].os_ref = pool_os::worker_started(&workers_[index].signal_unhandled);
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     work_cv_.wait(lock, [&] { return stopping_ || !runnable_.empty(); });
-    if (stopping_) return;  // shutdown() already cancelled everything that was runnable
+    if (stopping_) {  // shutdown() already cancelled everything that was runnable
+      pool_os::worker_exiting(workers_[index].os_ref);
+      return;
+    }
 
     Unit unit = std::move(runnable_.front());
     runnable_.pop_front();
@@ -371,7 +281,7 @@ void WorkerPool::interrupt_locked(size_t index) {
   if (sig == 0) return;  // no signal of our own: the runner sees the flag between system calls only
   Worker& w = workers_[index];
   w.signal_unhandled.store(true);  // before the kill, so the handler's store comes after it
-  if (pthread_kill(threads_[index].native_handle(), sig) == 0) interrupts_++;
+  if (pool_os::interrupt(threads_[index], w.os_ref, &w.signal_unhandled)) interrupts_++;
   else w.signal_unhandled.store(false);  // not sent: let the next reinterrupt() try again
 }
 

@@ -116,6 +116,8 @@ class WorkerPool {
     // against RLIMIT_SIGPENDING), so a worker stuck in an uninterruptible call must not collect one per
     // loop iteration. Written by the owner under mu_ and by the signal handler on the worker.
     std::atomic<bool> signal_unhandled{false};
+    // What the platform needs to interrupt this thread (pool_os.h); set by the worker itself at start.
+    uintptr_t os_ref = 0;
   };
 
   void worker_main(size_t index);

@@ -28,4 +28,18 @@ int32_t run_blocking(const Submission& sub, const std::atomic<bool>* cancelled =
 // Fills `out` from a struct stat. Kept separate so the io_uring backend's statx path shares the layout.
 void fill_stat_result(StatResult* out, const void* posix_stat);
 
+// Packs the entries of directory `path` into buf[0, len) in the kReaddir format (backend.h); returns the
+// bytes used or -errno (-ENOBUFS when they do not fit). Exposed for the io_uring backend, which has no
+// opcode for it.
+int32_t read_directory(const char* path, void* buf, uint32_t len, const std::atomic<bool>* cancelled);
+
+// ---- platform hooks: each POSIX platform's own file defines these (posix_linux.cc on Linux) ----------
+// What has no portable spelling lives behind one function per platform, chosen by the build's file list,
+// so this shared file carries no platform #ifdef for it (STYLE.md).
+
+// kFallocate: reserve [offset, offset + length). keep_size: do not change the file size (Linux
+// FALLOC_FL_KEEP_SIZE); else the file grows to cover the range, as posix_fallocate does. One system call:
+// returns 0 or -errno, EINTR included (the caller decides whether to retry).
+int32_t platform_fallocate(int fd, int64_t offset, int64_t length, bool keep_size);
+
 }  // namespace corio

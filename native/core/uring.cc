@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <climits>
 #include <cmath>
@@ -48,6 +49,7 @@
 #include <vector>
 
 #include "linux.h"
+#include "pool.h"
 #include "posix_ops.h"
 #include "uring.h"
 
@@ -74,6 +76,7 @@ constexpr uint8_t kOpFtruncate = 55;  // IORING_OP_FTRUNCATE, Linux 6.9 (enum io
 // user_data of the ring's own requests. Slot user_data keeps bit 63 clear (generations stay below 2^31).
 constexpr uint64_t kWakeData = ~uint64_t(0);
 constexpr uint64_t kCancelData = ~uint64_t(0) - 1;
+constexpr uint64_t kHelperData = ~uint64_t(0) - 2;  // the helper thread's eventfd read (readdir, see launch())
 
 constexpr uint32_t kMaxSqEntries = 32768;  // IORING_MAX_ENTRIES
 constexpr uint32_t kMaxCqEntries = 65536;  // IORING_MAX_CQ_ENTRIES
@@ -175,7 +178,15 @@ enum class Access : uint8_t { kNone, kRead, kWrite, kExclusive };
 
 Access access_of(const Submission& sub) {
   switch (sub.op) {
-    case OpCode::kOpen: return Access::kNone;
+    // No descriptor, so no gate. Path operations are not ordered against each other by the contract
+    // either: the caller awaits a completion before it issues an operation that depends on it.
+    case OpCode::kOpen:
+    case OpCode::kUnlink:
+    case OpCode::kRename:
+    case OpCode::kMkdir:
+    case OpCode::kRmdir:
+    case OpCode::kStat:
+    case OpCode::kReaddir: return Access::kNone;
     case OpCode::kRead:
     case OpCode::kReadv: return sub.offset == kCurrentPosition ? Access::kExclusive : Access::kRead;
     case OpCode::kFstat: return Access::kRead;
@@ -256,25 +267,42 @@ struct Ring {
   }
 };
 
-// A submission with the memory contract 4 says the backend copies: the path and the iovec array.
+// A submission with the memory contract 4 says the backend copies: the paths and the iovec array.
 struct Op {
   Submission sub;
   std::string path;
+  std::string path2;  // rename's target
   std::vector<struct iovec> iov;
+
+  // The submission as run_blocking needs it, pointing at our copies (sub keeps null pointers so nothing
+  // reads the caller's memory after submit() returned).
+  Submission with_copies() const {
+    Submission out = sub;
+    if (!path.empty()) out.path = path.c_str();
+    if (!path2.empty()) out.path2 = path2.c_str();
+    return out;
+  }
 };
 
+bool is_path_op(OpCode op) {
+  return op == OpCode::kOpen || op == OpCode::kUnlink || op == OpCode::kRename || op == OpCode::kMkdir ||
+         op == OpCode::kRmdir || op == OpCode::kStat || op == OpCode::kReaddir;
+}
+
 struct Slot {
-  enum class State : uint8_t { kFree, kHeld, kRunnable, kKernel };
+  // kHelper: a readdir running on the helper thread (launch()); everything else in flight is kKernel.
+  enum class State : uint8_t { kFree, kHeld, kRunnable, kKernel, kHelper };
   State state = State::kFree;
   Access access = Access::kNone;
   bool cancel_requested = false;
   bool force_async = false;  // open: retry in io-wq, where it may block like open(2) (see handle_cqe)
+  int fifo_hold = -1;        // open: the first, non-blocking descriptor of a FIFO, kept until the retry ends
   uint32_t gen = 0;
   Op op;
   size_t iov_first = 0;  // writev: first element not yet fully written (short-write continuation)
   uint64_t done = 0;     // write/writev: bytes already written by earlier SQEs of this operation
   uint64_t total = 0;    // write/writev: bytes asked for
-  struct statx stx;      // fstat: the kernel writes here; converted into the caller's StatResult at reap
+  struct statx stx;      // fstat, stat: the kernel writes here; converted into the caller's StatResult at reap
 };
 
 struct Gate {
@@ -283,9 +311,12 @@ struct Gate {
   std::deque<uint32_t> held;  // slots waiting for `active` to drain, in submission order
 };
 
+// Which opcodes go to the ring; the rest run through run_blocking on the loop thread (readdir: the helper).
+using RingOps = std::array<bool, size_t(OpCode::kCount)>;
+
 struct Probed {
   std::unique_ptr<Ring> ring;
-  bool has_ftruncate = false;
+  RingOps in_ring{};
   std::string summary;
 };
 
@@ -387,7 +418,22 @@ Probed probe(const BackendOptions& options, const uring::TestHooks& hooks, std::
       return out;
     }
   }
-  out.has_ftruncate = supported(kOpFtruncate) && !hooks.pretend_no_ftruncate;
+  // Everything the required list covers is in the ring; these depend on the kernel. kReaddir has no
+  // opcode at all (see launch()).
+  for (OpCode op : {OpCode::kOpen, OpCode::kClose, OpCode::kRead, OpCode::kWrite, OpCode::kReadv, OpCode::kWritev,
+                    OpCode::kFsync, OpCode::kFdatasync, OpCode::kFstat, OpCode::kStat})
+    out.in_ring[size_t(op)] = true;
+  out.in_ring[size_t(OpCode::kFtruncate)] = supported(kOpFtruncate) && !hooks.pretend_no_ftruncate;
+  bool path_ops = !hooks.pretend_no_path_ops;
+  out.in_ring[size_t(OpCode::kUnlink)] = path_ops && supported(IORING_OP_UNLINKAT);   // 5.11
+  out.in_ring[size_t(OpCode::kRmdir)] = out.in_ring[size_t(OpCode::kUnlink)];         // UNLINKAT + AT_REMOVEDIR
+  out.in_ring[size_t(OpCode::kRename)] = path_ops && supported(IORING_OP_RENAMEAT);   // 5.11
+  out.in_ring[size_t(OpCode::kMkdir)] = path_ops && supported(IORING_OP_MKDIRAT);     // 5.15
+  out.in_ring[size_t(OpCode::kFallocate)] = path_ops && supported(IORING_OP_FALLOCATE);  // 5.6
+  std::string inline_ops;
+  for (OpCode op : {OpCode::kFtruncate, OpCode::kUnlink, OpCode::kRename, OpCode::kMkdir, OpCode::kRmdir,
+                    OpCode::kFallocate})
+    if (!out.in_ring[size_t(op)]) inline_ops += std::string(inline_ops.empty() ? "" : " ") + op_name(op);
 
   struct utsname u;
   std::string kernel = ::uname(&u) == 0 ? u.release : "?";
@@ -396,15 +442,21 @@ Probed probe(const BackendOptions& options, const uring::TestHooks& hooks, std::
                                                              : "plain";
   out.summary = "kernel " + kernel + ", " + mode + ", " + std::to_string(ring->sq_entries) + " SQ/" +
                 std::to_string(ring->cq_entries) + " CQ entries, " +
-                (out.has_ftruncate ? "ftruncate in ring" : "ftruncate inline (no IORING_OP_FTRUNCATE)");
+                (inline_ops.empty() ? "every file opcode in ring" : "inline (no opcode): " + inline_ops) +
+                ", readdir on a helper thread";
   out.ring = std::move(ring);
   return out;
 }
 
 class UringBackend final : public Backend {
  public:
-  UringBackend(std::unique_ptr<Ring> ring, int wake_fd, bool has_ftruncate, uint32_t max_in_flight)
-      : ring_(std::move(ring)), wake_fd_(wake_fd), has_ftruncate_(has_ftruncate), cap_(max_in_flight) {
+  UringBackend(std::unique_ptr<Ring> ring, int wake_fd, const RingOps& in_ring, uint32_t max_in_flight,
+               uint32_t helper_threads)
+      : ring_(std::move(ring)),
+        wake_fd_(wake_fd),
+        in_ring_ops_(in_ring),
+        cap_(max_in_flight),
+        helper_threads_(helper_threads) {
     sq_tail_ = *ring_->sq_tail;
     arm_wake();
   }
@@ -445,12 +497,16 @@ class UringBackend final : public Backend {
   void release(std::unordered_map<int, Gate>::iterator it);
   void send_cancel(uint64_t target);
   void arm_wake();
+  void run_inline(uint32_t index);
+  void start_helper(uint32_t index);
+  void arm_helper();
+  void take_helper();
   bool slot_available() const { return !free_.empty() || slots_.size() < cap_; }
   static uint64_t user_data_of(uint32_t index, uint32_t gen) { return uint64_t(gen) << 32 | index; }
 
   std::unique_ptr<Ring> ring_;
   int wake_fd_;
-  bool has_ftruncate_;
+  RingOps in_ring_ops_;
   unsigned sq_tail_ = 0;  // our copy of the SQ tail; published to the kernel by flush()/enter()
 
   // One slot per operation the cap lets in, created on first need. A deque because the kernel holds
@@ -469,6 +525,16 @@ class UringBackend final : public Backend {
   bool woken_ = false;
   bool closing_ = false;
   uint32_t in_ring_ = 0;    // slots in State::kKernel
+
+  // readdir's helper (launch()): created on the first readdir. It signals helper_fd_, whose read sits
+  // armed in the ring like the wake read, so completions from the thread arrive through the same
+  // io_uring_enter the loop sleeps in.
+  uint32_t helper_threads_;
+  std::unique_ptr<WorkerPool> helper_;
+  int helper_fd_ = -1;
+  uint64_t helper_buf_ = 0;
+  bool helper_armed_ = false;
+  bool helper_failed_ = false;  // no eventfd or thread could be made: readdir runs inline from then on
 
   BackendStats stats_;
   uring::Internals internals_;
@@ -557,10 +623,21 @@ void UringBackend::submit(const Submission& sub) {
   Op op;
   op.sub = sub;
   op.sub.path = nullptr;
+  op.sub.path2 = nullptr;
   op.sub.iov = nullptr;
-  if (sub.op == OpCode::kOpen) {
+  if (is_path_op(sub.op)) {
     if (!sub.path) return fail(EFAULT);
     op.path = sub.path;
+    if (sub.op == OpCode::kRename) {
+      if (!sub.path2) return fail(EFAULT);
+      op.path2 = sub.path2;
+    }
+    // The same answers run_blocking gives the pool backends, so every backend refuses alike.
+    if (sub.op == OpCode::kStat && !sub.stat) return fail(EFAULT);
+    if (sub.op == OpCode::kStat && (sub.flags & ~kStatNoFollow)) return fail(EINVAL);
+    if (sub.op == OpCode::kReaddir && !sub.buf && sub.len > 0) return fail(EFAULT);
+  } else if (sub.op == OpCode::kFallocate && (sub.flags & ~kFallocKeepSize)) {
+    return fail(EINVAL);
   } else if (sub.op == OpCode::kReadv || sub.op == OpCode::kWritev) {
     if (sub.iovcnt > IOV_MAX) return fail(EINVAL);  // what preadv/pwritev say; also bounds the copy
     if (sub.iovcnt > 0 && !sub.iov) return fail(EFAULT);
@@ -592,6 +669,7 @@ void UringBackend::admit(Op&& op) {
   s.access = access_of(s.op.sub);
   s.cancel_requested = false;
   s.force_async = false;
+  s.fifo_hold = -1;
   s.iov_first = 0;
   s.done = 0;
   s.total = 0;
@@ -633,18 +711,91 @@ void UringBackend::pump() {
 
 void UringBackend::launch(uint32_t index) {
   Slot& s = slots_[index];
-  if (s.op.sub.op == OpCode::kFtruncate && !has_ftruncate_) {
-    // Kernels before 6.9 have no IORING_OP_FTRUNCATE. Run it here, after handing the kernel everything
-    // submitted before it so it does not start ahead of them; the result goes out through wait() like any
-    // other completion.
-    flush(false);
-    stats_.inline_ops++;
-    finish(index, run_blocking(s.op.sub));
-    return;
-  }
+  OpCode op = s.op.sub.op;
+  if (op == OpCode::kReaddir) return start_helper(index);
+  if (!in_ring_ops_[size_t(op)]) return run_inline(index);
   s.state = Slot::State::kKernel;
   in_ring_++;
   prep_sqe(index);
+}
+
+// An opcode this kernel lacks (IORING_OP_FTRUNCATE before 6.9, UNLINKAT/RENAMEAT before 5.11, MKDIRAT
+// before 5.15). Run it here, after handing the kernel everything submitted before it so it does not start
+// ahead of them; the result goes out through wait() like any other completion.
+void UringBackend::run_inline(uint32_t index) {
+  flush(false);
+  stats_.inline_ops++;
+  finish(index, run_blocking(slots_[index].op.with_copies()));
+}
+
+// readdir. io_uring has no getdents opcode, so it runs either here on the loop thread or on a thread of our
+// own. Measured on this VM (hot cache, ext4, 41 runs, medians): read_directory() itself costs 6-8 µs for
+// an empty directory, 9-12 µs for 10 entries, 32-36 µs for 100, 0.54-0.69 ms for 2,000 and 5.8-6.6 ms for
+// 20,000; a round trip through a one-thread WorkerPool adds ~30 µs to the small ones (38-42 µs for an
+// empty one) and nothing measurable to the large ones. The hand-off wins: the loop thread spends no time
+// at all, where inline it would stall every timer and completion for milliseconds on a large directory,
+// and on a cold cache or a network file system for as long as the disk or server takes (io_uring's own
+// opcodes never let a lookup block the submitter: they punt to io-wq). The extra ~30 µs of latency is on
+// a call that is rarely on a hot path.
+void UringBackend::start_helper(uint32_t index) {
+  Slot& s = slots_[index];
+  if (!helper_ && !helper_failed_) {
+    int efd = ::eventfd(0, EFD_CLOEXEC);  // blocking, like wake_fd_ (see arm_wake())
+    if (efd >= 0) {
+      try {
+        helper_ = std::make_unique<WorkerPool>(
+            helper_threads_, cap_,
+            [](const Submission& sub, const std::atomic<bool>& cancelled) { return run_blocking(sub, &cancelled); },
+            [efd] {
+              uint64_t one = 1;
+              while (::write(efd, &one, sizeof one) < 0 && errno == EINTR) {
+              }
+            });
+        helper_fd_ = efd;
+        arm_helper();
+      } catch (const std::exception&) {  // std::system_error (no thread) or std::bad_alloc
+        ::close(efd);
+      }
+    }
+    helper_failed_ = !helper_;
+  }
+  if (!helper_) return run_inline(index);  // no thread to be had: slower for the loop, still correct
+  Submission sub = s.op.with_copies();   // the pool copies the path again (contract 4 from its side)
+  sub.token = index;  // the slot cannot be reused before the helper's completion frees it
+  // The pool runs operations on one descriptor in order on one thread. A readdir has none; a key of its
+  // own per slot (never a real descriptor: negative) lets several readdirs run in parallel.
+  sub.fd = -2 - int32_t(index);
+  s.state = Slot::State::kHelper;
+  internals_.helper_ops++;
+  helper_->stage(sub);
+  helper_->flush();
+}
+
+void UringBackend::arm_helper() {
+  io_uring_sqe* sqe = get_sqe();
+  sqe->opcode = IORING_OP_READ;
+  sqe->fd = helper_fd_;
+  sqe->addr = reinterpret_cast<uint64_t>(&helper_buf_);
+  sqe->len = sizeof(helper_buf_);
+  sqe->user_data = kHelperData;
+  helper_armed_ = true;
+}
+
+// Moves the helper's completions into their slots. Called when its eventfd read completes, and right after
+// a cancel: the pool completes an operation it had not started without signalling (the owner is the one
+// who cancelled, so it is expected to look).
+void UringBackend::take_helper() {
+  Completion done[64];
+  for (;;) {
+    size_t n = helper_->take(done, 64);
+    for (size_t i = 0; i < n; i++) {
+      uint32_t index = done[i].token;
+      if (index >= slots_.size() || slots_[index].state != Slot::State::kHelper)
+        fatal("helper completion for an unknown request", EINVAL);
+      finish(index, done[i].result);
+    }
+    if (n < 64) return;
+  }
 }
 
 // Fills one SQE for the slot's operation, or for the remainder of a short write.
@@ -708,9 +859,57 @@ void UringBackend::prep_sqe(uint32_t index) {
       sqe->addr2 = reinterpret_cast<uint64_t>(&s.stx);
       break;
     }
+    case OpCode::kUnlink:
+    case OpCode::kRmdir:
+      sqe->opcode = IORING_OP_UNLINKAT;
+      sqe->fd = AT_FDCWD;
+      sqe->addr = reinterpret_cast<uint64_t>(s.op.path.c_str());
+      sqe->unlink_flags = sub.op == OpCode::kRmdir ? AT_REMOVEDIR : 0;
+      break;
+    case OpCode::kRename:
+      sqe->opcode = IORING_OP_RENAMEAT;
+      sqe->fd = AT_FDCWD;
+      sqe->addr = reinterpret_cast<uint64_t>(s.op.path.c_str());
+      sqe->len = uint32_t(AT_FDCWD);  // the target's directory descriptor
+      sqe->addr2 = reinterpret_cast<uint64_t>(s.op.path2.c_str());
+      sqe->rename_flags = 0;          // plain rename(2): replaces the target
+      break;
+    case OpCode::kMkdir:
+      sqe->opcode = IORING_OP_MKDIRAT;
+      sqe->fd = AT_FDCWD;
+      sqe->addr = reinterpret_cast<uint64_t>(s.op.path.c_str());
+      sqe->len = uint32_t(sub.mode);
+      break;
+    case OpCode::kStat:
+      // AT_NO_AUTOMOUNT because stat(2) and lstat(2) pass it too (vfs_fstatat): a stat of an automount
+      // point must not mount it on one backend and not on the other.
+      sqe->opcode = IORING_OP_STATX;
+      sqe->fd = AT_FDCWD;
+      sqe->addr = reinterpret_cast<uint64_t>(s.op.path.c_str());
+      sqe->len = STATX_BASIC_STATS | STATX_BTIME;
+      sqe->statx_flags = AT_NO_AUTOMOUNT | ((sub.flags & kStatNoFollow) ? AT_SYMLINK_NOFOLLOW : 0);
+      sqe->addr2 = reinterpret_cast<uint64_t>(&s.stx);
+      break;
+    case OpCode::kFallocate:
+      // io_uring's layout for fallocate: offset in off, length in addr, mode in len.
+      sqe->opcode = IORING_OP_FALLOCATE;
+      sqe->off = uint64_t(sub.offset);
+      sqe->addr = uint64_t(sub.length);
+      sqe->len = (sub.flags & kFallocKeepSize) ? FALLOC_FL_KEEP_SIZE : 0;
+      break;
+    case OpCode::kReaddir:  // never reaches the ring (launch())
     case OpCode::kCount:
       break;
   }
+}
+
+// True when io_uring may have opened with its non-blocking first attempt where open(2) would wait for a
+// FIFO's writer: read-only, no O_NONBLOCK of the caller's own, and none of the flags that make the kernel
+// skip that attempt and go straight to io-wq (O_CREAT, O_TRUNC, O_TMPFILE: io_openat_force_async()).
+// O_RDWR never waits on a FIFO; O_WRONLY without a reader fails with ENXIO and is retried in handle_cqe;
+// O_PATH opens no FIFO end at all.
+bool may_skip_fifo_wait(int32_t flags) {
+  return (flags & O_ACCMODE) == O_RDONLY && !(flags & (O_NONBLOCK | O_PATH | O_CREAT | O_TRUNC | __O_TMPFILE));
 }
 
 void fill_from_statx(StatResult* out, const struct statx& x) {
@@ -761,9 +960,16 @@ void UringBackend::finish(uint32_t index, int32_t result) {
       release(it);
     }
   }
+  if (s.fifo_hold >= 0) {
+    // The FIFO's first descriptor (handle_cqe) kept a reader present while the blocking retry waited; the
+    // retry's own descriptor (or its failure) is the answer, so this one goes.
+    ::close(s.fifo_hold);
+    s.fifo_hold = -1;
+  }
   s.state = Slot::State::kFree;
   s.gen = (s.gen + 1) & 0x7fffffff;  // keeps bit 63 of user_data clear for kWakeData/kCancelData
   s.op.path.clear();
+  s.op.path2.clear();
   s.op.iov.clear();
   free_.push_back(index);
 }
@@ -777,6 +983,13 @@ void UringBackend::handle_cqe(uint64_t user_data, int32_t res) {
     return;
   }
   if (user_data == kCancelData) return;
+  if (user_data == kHelperData) {
+    helper_armed_ = false;
+    if (closing_) return;  // the destructor takes what the helper finished itself
+    take_helper();
+    arm_helper();
+    return;
+  }
 
   uint32_t index = uint32_t(user_data);
   uint32_t gen = uint32_t(user_data >> 32);
@@ -825,7 +1038,33 @@ void UringBackend::handle_cqe(uint64_t user_data, int32_t res) {
     s.force_async = true;
     prep_sqe(index);
     return;
-  } else if (op == OpCode::kFstat && res == 0) {
+  } else if (op == OpCode::kOpen && res >= 0 && may_skip_fifo_wait(s.op.sub.flags) && !s.force_async &&
+             !s.cancel_requested && !closing_) {
+    // The other half of the FIFO problem, for readers. The non-blocking first attempt opens a FIFO for
+    // reading at once even when no writer is there (O_NONBLOCK semantics, then the flag is cleared), where
+    // open(2) waits for a writer; a read from that descriptor would then return 0 (end of file) at once.
+    // Nothing says in advance that a path is a FIFO (a stat of the path first would cost a second lookup
+    // on every open), and the open has already happened, so look at the descriptor now. lseek(SEEK_CUR)
+    // first: regular files and directories answer with a position, only pipes, FIFOs and some devices
+    // with ESPIPE, and it is the cheapest question there is; fstat then tells a FIFO from a device.
+    // Measured (256 read-only opens of existing files per batch, 200 batches, 3 interleaved runs):
+    // 1.05-1.10 µs per open without any check, 1.48-1.52 µs with an fstat, 1.22-1.34 µs with this.
+    // For a FIFO, open again in io-wq (IOSQE_ASYNC: blocking mode, waits for a writer like open(2)) and
+    // keep the first descriptor open until that retry ends. Keeping it matters: a writer that arrived in
+    // between saw a reader and may already be writing; closing ours first would leave it without one
+    // (EPIPE). The first open announced a reader to writers, as open(2) does before it waits. (Kernels
+    // before the non-blocking first attempt, 5.12 with LOOKUP_CACHED, sent every open to io-wq: there the
+    // retry is redundant, and wrong only if the writer the first open met has closed again; it then
+    // waits for the next one.)
+    struct stat st;
+    if (::lseek(res, 0, SEEK_CUR) < 0 && errno == ESPIPE && ::fstat(res, &st) == 0 && S_ISFIFO(st.st_mode)) {
+      s.fifo_hold = res;
+      s.force_async = true;
+      internals_.fifo_reopens++;
+      prep_sqe(index);
+      return;
+    }
+  } else if ((op == OpCode::kFstat || op == OpCode::kStat) && res == 0) {
     fill_from_statx(s.op.sub.stat, s.stx);
   }
   finish(index, res);
@@ -876,6 +1115,15 @@ bool UringBackend::cancel(uint32_t token) {
       }
       return true;
     }
+    if (s.state == Slot::State::kHelper) {
+      if (!s.cancel_requested) {
+        s.cancel_requested = true;
+        helper_->cancel(i);  // not started: completes now; running: interrupted, completes soon
+        take_helper();
+        pump();
+      }
+      return true;
+    }
     // Held behind its descriptor's gate, or cleared but not yet launched: the kernel never saw it.
     if (s.state == Slot::State::kHeld) {
       auto g = gates_.find(s.op.sub.fd);
@@ -905,6 +1153,10 @@ void UringBackend::wake() {
 }
 
 int UringBackend::wait(Completion* out, int capacity, double timeout_ms) {
+  // A cancelled readdir whose signal landed just before its system call (pool.cc, "The race") gets
+  // another one. Unlike the epoll backend we do not shorten the sleep to chase it: read_directory() checks
+  // its flag between entries, so only a getdents blocked on a stuck network file system could run on.
+  if (helper_) helper_->reinterrupt();
   reap();
   pump();
   if (capacity <= 0) {
@@ -966,6 +1218,7 @@ int UringBackend::wait(Completion* out, int capacity, double timeout_ms) {
 
 BackendStats UringBackend::stats() const {
   BackendStats s = stats_;
+  if (helper_) s.worker_ops = helper_->counters().worker_ops;
   s.in_flight = uint32_t(stats_.submitted - stats_.completed);
   s.queued = uint32_t(queue_.size());
   return s;
@@ -976,6 +1229,13 @@ UringBackend::~UringBackend() {
   // dropped; everything in the ring is cancelled and reaped until no slot is busy. Closing the ring fd
   // alone would not do: the kernel tears the ring down asynchronously, and io-wq may still be writing.
   closing_ = true;
+  if (helper_) {
+    // The helper first: shutdown() cancels and joins, so afterwards no thread writes into a caller's
+    // buffer; its completions free their slots (ready_ is dropped with us).
+    helper_->shutdown();
+    take_helper();
+    if (helper_armed_) send_cancel(kHelperData);
+  }
   queue_.clear();
   runnable_.clear();
   gates_.clear();
@@ -985,7 +1245,7 @@ UringBackend::~UringBackend() {
     if (slots_[i].state == Slot::State::kKernel) send_cancel(user_data_of(i, slots_[i].gen));
   if (wake_armed_) send_cancel(kWakeData);
 
-  while (in_ring_ > 0 || wake_armed_) {
+  while (in_ring_ > 0 || wake_armed_ || helper_armed_) {
     store_release(ring_->sq_tail, sq_tail_);
     // Wake up every second to repeat the cancels: a request can slip past one (e.g. it was between io-wq
     // queues when the first cancel looked), never past all of them.
@@ -999,9 +1259,11 @@ UringBackend::~UringBackend() {
       for (uint32_t i = 0; i < slots_.size(); i++)
         if (slots_[i].state == Slot::State::kKernel) send_cancel(user_data_of(i, slots_[i].gen));
       if (wake_armed_) send_cancel(kWakeData);
+      if (helper_armed_) send_cancel(kHelperData);
     }
   }
   ::close(wake_fd_);
+  if (helper_fd_ >= 0) ::close(helper_fd_);  // the pool that signals it was shut down above
   // ring_ unmaps and closes the ring fd.
 }
 
@@ -1019,7 +1281,10 @@ std::unique_ptr<Backend> make(const BackendOptions& options, const uring::TestHo
   }
   uint32_t cap = std::max<uint32_t>(options.max_in_flight, 1);
   if (reason) *reason = probed.summary + ", in-flight cap " + std::to_string(cap);
-  return std::make_unique<UringBackend>(std::move(probed.ring), efd, probed.has_ftruncate, cap);
+  // readdir's helper: at most two threads. Directory listings are mostly CPU work in the kernel, and each
+  // ties up a thread for its whole duration, so two let one large listing not hold up a small one.
+  uint32_t helper_threads = std::clamp<uint32_t>(options.pool_threads, 1, 2);
+  return std::make_unique<UringBackend>(std::move(probed.ring), efd, probed.in_ring, cap, helper_threads);
 }
 
 }  // namespace

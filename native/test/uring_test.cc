@@ -1,5 +1,6 @@
-// io_uring-only cases: the probe, batching under the SQ size and the in-flight cap, the ftruncate fallback,
-// wake and cancel on a ring, rounding of short timeouts, short-write continuation and CQ overflow. The
+// io_uring-only cases: the probe, batching under the SQ size and the in-flight cap, the ftruncate and
+// path-operation fallbacks, readdir's helper thread, the read-only FIFO open retry, wake and cancel on a
+// ring, rounding of short timeouts, short-write continuation and CQ overflow. The
 // behaviour every backend shares is in core_cases.cc; these cases look at what only a ring has.
 #include <fcntl.h>
 #include <signal.h>
@@ -14,6 +15,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <filesystem>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -567,4 +570,196 @@ CORE_CASE_FOR("uring", "the fallback ring modes of older kernels (COOP_TASKRUN, 
     ::close(p[1]);
     ::close(fd);
   }
+}
+
+CORE_CASE_FOR("uring", "path operations through their opcodes, and inline on a kernel without them") {
+  for (bool pretend_old_kernel : {false, true}) {
+    uring::TestHooks hooks;
+    hooks.pretend_no_path_ops = pretend_old_kernel;
+    std::string reason;
+    auto b = uring::make_with_hooks(BackendOptions{}, hooks, &reason);
+    CHECK(b != nullptr);
+    CHECK((reason.find("inline (no opcode): unlink rename mkdir rmdir fallocate") != std::string::npos) ==
+          pretend_old_kernel);
+    std::string base = ctx.scratch_dir + (pretend_old_kernel ? "/inline" : "/ring");
+    std::string dir = base + "-dir", file = dir + "/f", moved = dir + "/g";
+    uint32_t token = 0;
+    auto run = [&](Submission s) {
+      s.token = ++token;
+      b->submit(s);
+      auto c = collect(*b, 1)[0];
+      CHECK_EQ(c.token, token);
+      return c.result;
+    };
+    Submission s;
+    s.op = OpCode::kMkdir;
+    s.path = dir.c_str();
+    s.mode = 0700;
+    CHECK_EQ(run(s), 0);
+    CHECK_EQ(run(s), -EEXIST);
+    int fd = ::open(file.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    CHECK(fd >= 0);
+    Submission f;
+    f.op = OpCode::kFallocate;
+    f.fd = fd;
+    f.offset = 0;
+    f.length = 8192;
+    CHECK_EQ(run(f), 0);
+    StatResult st{};
+    Submission st_sub;
+    st_sub.op = OpCode::kStat;
+    st_sub.path = file.c_str();
+    st_sub.stat = &st;
+    CHECK_EQ(run(st_sub), 0);  // STATX is required by the probe: always in the ring
+    CHECK_EQ(st.size, int64_t(8192));
+    Submission r;
+    r.op = OpCode::kRename;
+    r.path = file.c_str();
+    r.path2 = moved.c_str();
+    CHECK_EQ(run(r), 0);
+    Submission u;
+    u.op = OpCode::kUnlink;
+    u.path = moved.c_str();
+    CHECK_EQ(run(u), 0);
+    CHECK_EQ(run(u), -ENOENT);
+    Submission d;
+    d.op = OpCode::kRmdir;
+    d.path = dir.c_str();
+    CHECK_EQ(run(d), 0);
+    // mkdir twice, fallocate, rename, unlink twice, rmdir: seven operations without an opcode there
+    CHECK_EQ(b->stats().inline_ops, pretend_old_kernel ? uint64_t(7) : uint64_t(0));
+    b.reset();
+    ::close(fd);
+  }
+}
+
+CORE_CASE_FOR("uring", "readdir runs on the helper thread: counted, cancellable, drained by destroy") {
+  std::string dir = ctx.scratch_dir + "/listing";
+  CHECK(::mkdir(dir.c_str(), 0755) == 0);
+  for (int i = 0; i < 300; i++) {
+    int fd = ::open((dir + "/entry-" + std::to_string(i)).c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    CHECK(fd >= 0);
+    ::close(fd);
+  }
+  std::vector<uint8_t> buf(1 << 16);
+  Submission s;
+  s.op = OpCode::kReaddir;
+  s.token = 1;
+  s.path = dir.c_str();
+  s.buf = buf.data();
+  s.len = uint32_t(buf.size());
+  ctx.backend->submit(s);
+  int32_t used = collect(*ctx.backend, 1)[0].result;
+  CHECK(used > 300 * 10);
+  uring::Internals in;
+  CHECK(uring::internals(*ctx.backend, &in));
+  CHECK_EQ(in.helper_ops, uint64_t(1));
+  CHECK_EQ(ctx.backend->stats().worker_ops, uint64_t(1));
+  CHECK_EQ(ctx.backend->stats().inline_ops, uint64_t(0));
+
+  // Cancels that land before, during or after the listing: exactly one completion each, with either
+  // -ECANCELED or the whole listing.
+  std::vector<std::vector<uint8_t>> bufs(8, std::vector<uint8_t>(1 << 16));
+  for (int round = 0; round < 50; round++) {
+    for (uint32_t i = 0; i < bufs.size(); i++) {
+      Submission c = s;
+      c.token = 100 + i;
+      c.buf = bufs[i].data();
+      ctx.backend->submit(c);
+    }
+    for (uint32_t i = 0; i < bufs.size(); i += 2) ctx.backend->cancel(100 + i);
+    std::set<uint32_t> seen;
+    for (const Completion& c : collect(*ctx.backend, bufs.size())) {
+      CHECK(seen.insert(c.token).second);
+      CHECK(c.result == used || (c.result == -ECANCELED && c.token % 2 == 0));
+    }
+    Completion extra[4];
+    CHECK_EQ(ctx.backend->wait(extra, 4, 0), 0);
+  }
+
+  // Destroy with listings in flight: the helper is shut down and joined before the destructor returns, so
+  // nothing writes into these buffers afterwards (ASan would see it: they are freed right after).
+  {
+    auto b = make_backend(BackendOptions{});
+    auto owned = std::make_unique<std::vector<std::vector<uint8_t>>>(8, std::vector<uint8_t>(1 << 16));
+    for (uint32_t i = 0; i < owned->size(); i++) {
+      Submission c = s;
+      c.token = i;
+      c.buf = (*owned)[i].data();
+      b->submit(c);
+    }
+    b.reset();
+    owned.reset();
+  }
+}
+
+namespace {
+size_t open_descriptors() {
+  size_t n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec))
+    n++;
+  return n;
+}
+}  // namespace
+
+CORE_CASE_FOR("uring", "read-only open of a FIFO is retried in io-wq holding the first descriptor; no leaks") {
+  Watchdog dog("read-only FIFO opens");
+  std::string fifo = ctx.scratch_dir + "/fifo", plain = ctx.scratch_dir + "/plain";
+  CHECK(::mkfifo(fifo.c_str(), 0600) == 0);
+  int pfd = ::open(plain.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+  CHECK(pfd >= 0);
+  ::close(pfd);
+  size_t fds_before = open_descriptors();
+
+  // A regular file is looked at (one fstat) but not reopened.
+  Submission o;
+  o.op = OpCode::kOpen;
+  o.token = 1;
+  o.path = plain.c_str();
+  o.flags = O_RDONLY;
+  ctx.backend->submit(o);
+  int32_t fd = collect(*ctx.backend, 1)[0].result;
+  CHECK(fd >= 0);
+  ::close(fd);
+  uring::Internals in;
+  CHECK(uring::internals(*ctx.backend, &in));
+  CHECK_EQ(in.fifo_reopens, uint64_t(0));
+
+  // A FIFO with no writer: reopened, waits; while it waits the first descriptor is held (one more open).
+  o.token = 2;
+  o.path = fifo.c_str();
+  ctx.backend->submit(o);
+  Completion out[4];
+  CHECK_EQ(ctx.backend->wait(out, 4, 30), 0);
+  CHECK(uring::internals(*ctx.backend, &in));
+  CHECK_EQ(in.fifo_reopens, uint64_t(1));
+  CHECK_EQ(open_descriptors(), fds_before + 1);
+  // Cancelled while waiting: -ECANCELED, and the held descriptor is closed.
+  CHECK(ctx.backend->cancel(2));
+  auto c = collect(*ctx.backend, 1)[0];
+  CHECK_EQ(c.result, -ECANCELED);
+  CHECK_EQ(open_descriptors(), fds_before);
+
+  // O_NONBLOCK asked for: opens at once, as open(2) does, and is not reopened.
+  o.token = 3;
+  o.flags = O_RDONLY | O_NONBLOCK;
+  ctx.backend->submit(o);
+  fd = collect(*ctx.backend, 1)[0].result;
+  CHECK(fd >= 0);
+  ::close(fd);
+  CHECK(uring::internals(*ctx.backend, &in));
+  CHECK_EQ(in.fifo_reopens, uint64_t(1));
+
+  // Destroyed while the reopen waits: the destructor's cancel ends it and the held descriptor goes too.
+  {
+    auto b = make_backend(BackendOptions{});
+    o.token = 4;
+    o.flags = O_RDONLY;
+    b->submit(o);
+    CHECK_EQ(b->wait(out, 4, 30), 0);
+    b.reset();
+  }
+  CHECK_EQ(open_descriptors(), fds_before);
 }
