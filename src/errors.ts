@@ -9,19 +9,21 @@ export interface SystemError extends Error {
   errno: number;
   syscall: string;
   path?: string;
+  dest?: string;
 }
 
 /** Builds a Node-style system error from a positive errno (as the kernel reports it) and the call. */
-export function systemError(errno: number, syscall: string, path?: string): SystemError {
+export function systemError(errno: number, syscall: string, path?: string, dest?: string): SystemError {
   // Node's errno is negative (libuv's convention, equal to -errno on Unix) and so are the map's keys.
   const uvCode = -Math.abs(errno);
   const [code, description] = systemErrors.get(uvCode) ?? [`E${Math.abs(errno)}`, 'unknown error'];
-  const where = path === undefined ? syscall : `${syscall} '${path}'`;
+  const where = path === undefined ? syscall : dest === undefined ? `${syscall} '${path}'` : `${syscall} '${path}' -> '${dest}'`;
   const err = new Error(`${code}: ${description}, ${where}`) as SystemError;
   err.errno = uvCode;
   err.code = code;
   err.syscall = syscall;
   if (path !== undefined) err.path = path;
+  if (dest !== undefined) err.dest = dest;
   Error.captureStackTrace?.(err, systemError);
   return err;
 }

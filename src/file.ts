@@ -16,7 +16,7 @@ import type { Loop } from './loop.js';
 export type PathLike = string | URL;
 export type Data = string | ArrayBufferView;
 
-function toPath(path: unknown): string {
+export function toPath(path: unknown): string {
   if (path instanceof URL) {
     if (path.protocol !== 'file:') throw invalidArgType('path', 'a string or a file: URL', path);
     return fileURLToPath(path);
@@ -71,6 +71,11 @@ function checkRange(view: ArrayBufferView, offset: unknown, length: unknown): [n
 
 /** What fstat reports, with the fields and predicates of node:fs Stats. */
 export class FileStats {
+  /** @internal builds stats from the native layout (see StatResult in native/core/backend.h). */
+  static from(raw: BigInt64Array): FileStats {
+    return new FileStats(raw);
+  }
+
   readonly dev: number;
   readonly mode: number;
   readonly nlink: number;
@@ -298,6 +303,19 @@ export class FileHandle implements IoOwner {
       throw outOfRange('len', `an integer >= 0 and <= ${Number.MAX_SAFE_INTEGER}`, length);
     }
     yield* this.request(Op.ftruncate, 'ftruncate', { length });
+  }
+
+  /**
+   * Reserves disk space for [offset, offset + length) so later writes there cannot fail for lack of space
+   * (fallocate). With keepSize the file's size does not change. ENOTSUP/EOPNOTSUPP where the file system
+   * cannot.
+   */
+  *allocate(offset: number, length: number, options: { keepSize?: boolean } = {}): Generator<Instruction<unknown>, void, unknown> {
+    for (const [name, v] of [['offset', offset], ['length', length]] as const) {
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw outOfRange(name, `an integer >= 0 and <= ${Number.MAX_SAFE_INTEGER}`, v);
+    }
+    if (length === 0) throw outOfRange('length', '> 0', length);
+    yield* this.request(Op.fallocate, 'fallocate', { offset, length, keepSize: options.keepSize === true });
   }
 
   *stat(): Generator<Instruction<unknown>, FileStats, unknown> {

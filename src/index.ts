@@ -15,6 +15,8 @@ export { Queue, LifoQueue, PriorityQueue, QueueShutDown, QueueFull, QueueEmpty }
 export { open, readFile, writeFile, appendFile, FileHandle, FileStats } from './file.js';
 export type { PathLike, Data, ReadFileOptions, WriteFileOptions } from './file.js';
 export { FileWriter, createWriter, openWriter } from './stream.js';
+export { unlink, rename, mkdir, rmdir, rm, readdir, stat, lstat, copyFile, writeFileAtomic, Dirent } from './fs-ops.js';
+export type { MkdirOptions, RmOptions, AtomicWriteOptions } from './fs-ops.js';
 export type { WriterOptions } from './stream.js';
 export type { OpenFlags } from './flags.js';
 export {

@@ -19,9 +19,22 @@ export const Op = {
   fdatasync: 7,
   ftruncate: 8,
   fstat: 9,
+  unlink: 10,
+  rename: 11,
+  mkdir: 12,
+  rmdir: 13,
+  stat: 14,
+  fallocate: 15,
+  readdir: 16,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 const opNames = Object.keys(Op) as (keyof typeof Op)[];
+/** The syscall names node:fs puts in errors, where they differ from the opcode's name. */
+function syscallOf(request: IoRequest): string {
+  if (request.op === Op.stat && request.args.noFollow) return 'lstat';
+  if (request.op === Op.readdir) return 'scandir';
+  return opNames[request.op];
+}
 
 /** Position value meaning "at the descriptor's current position" (Node's `position: null`). */
 export const CURRENT_POSITION = -1;
@@ -37,6 +50,12 @@ export interface IoArgs {
   length?: number;
   position?: number;
   stat?: BigInt64Array;
+  /** rename's target */
+  path2?: string;
+  /** stat: lstat semantics */
+  noFollow?: boolean;
+  /** fallocate: reserve without growing the size */
+  keepSize?: boolean;
 }
 
 /** Something that tracks its requests in flight (a FileHandle waits for them before it closes). */
@@ -99,8 +118,9 @@ export class IoRequest extends Instruction<number> {
   }
 
   describe(): string {
-    const { fd, path } = this.args;
-    return `${opNames[this.op]}(${path !== undefined ? `'${path}'` : `fd ${fd}`})`;
+    const { fd, path, path2 } = this.args;
+    const target = path2 !== undefined ? `'${path}' -> '${path2}'` : path !== undefined ? `'${path}'` : `fd ${fd}`;
+    return `${opNames[this.op]}(${target})`;
   }
 }
 
@@ -130,6 +150,13 @@ export class IoTable {
       case Op.fdatasync: n.fdatasync(token, a.fd!); break;
       case Op.ftruncate: n.ftruncate(token, a.fd!, a.length!); break;
       case Op.fstat: n.fstat(token, a.fd!, a.stat!); break;
+      case Op.unlink: n.unlink(token, a.path!); break;
+      case Op.rename: n.rename(token, a.path!, a.path2!); break;
+      case Op.mkdir: n.mkdir(token, a.path!, a.mode!); break;
+      case Op.rmdir: n.rmdir(token, a.path!); break;
+      case Op.stat: n.stat(token, a.path!, a.stat!, a.noFollow === true); break;
+      case Op.fallocate: n.fallocate(token, a.fd!, a.offset!, a.length!, a.keepSize === true); break;
+      case Op.readdir: n.readdir(token, a.path!, a.buffer!, a.offset!, a.length!); break;
     }
     // Only after the binding accepted it: a thrown argument error leaves the token free.
     if (reused) free.pop();
@@ -168,7 +195,7 @@ export class IoTable {
       if (stopped) return waiter.fail(new Interrupted(0));
       if (isWrite && result >= 0 && result < request.requestedBytes()) return waiter.fail(new Interrupted(result));
     }
-    if (result < 0) waiter.fail(systemError(-result, opNames[request.op], request.args.path));
+    if (result < 0) waiter.fail(systemError(-result, syscallOf(request), request.args.path, request.args.path2));
     else waiter.resume(result);
   }
 

@@ -43,6 +43,14 @@ export interface NativeBackend {
   fdatasync(token: number, fd: number): void;
   ftruncate(token: number, fd: number, length: number): void;
   fstat(token: number, fd: number, out: BigInt64Array): void;
+  unlink(token: number, path: string): void;
+  rename(token: number, from: string, to: string): void;
+  mkdir(token: number, path: string, mode: number): void;
+  rmdir(token: number, path: string): void;
+  stat(token: number, path: string, out: BigInt64Array, noFollow: boolean): void;
+  fallocate(token: number, fd: number, offset: number, length: number, keepSize: boolean): void;
+  /** Entries packed as [uint8 type][name][NUL]…; -ENOBUFS when they do not fit (retry larger). */
+  readdir(token: number, path: string, buffer: ArrayBufferView, offset: number, length: number): void;
   cancel(token: number): boolean;
   wait(timeoutMs: number): number;
   wake(): void;

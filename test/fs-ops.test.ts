@@ -1,0 +1,211 @@
+// Path operations on every available backend, with errors compared field by field with node:fs.
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  copyFile,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+  run,
+  stat,
+  unlink,
+  writeFileAtomic,
+  type RunOptions,
+} from '../src/index.js';
+import { backendMatrix, backendTitle, caught, scratch } from './helpers.js';
+
+function shape(e: unknown): Record<string, unknown> {
+  const x = e as Record<string, unknown>;
+  return { code: x.code, errno: x.errno, syscall: x.syscall, path: x.path, dest: x.dest, message: (e as Error).message };
+}
+
+function ours(options: RunOptions, body: () => Generator<unknown, unknown, unknown>): Record<string, unknown> {
+  return run(function* () {
+    try {
+      yield* body() as never;
+    } catch (e) {
+      return shape(e);
+    }
+    return { code: 'no error' };
+  }, options);
+}
+
+async function theirs(fn: () => Promise<unknown>): Promise<Record<string, unknown>> {
+  try {
+    await fn();
+  } catch (e) {
+    return shape(e);
+  }
+  return { code: 'no error' };
+}
+
+for (const b of backendMatrix) {
+  describe.skipIf(!b.available)(backendTitle(b), () => {
+    const opts: RunOptions = { backend: b.name };
+
+    it('unlink, rename (replacing), mkdir, rmdir, stat and lstat do what node:fs does', () => {
+      const dir = scratch();
+      fs.writeFileSync(join(dir, 'a'), 'A');
+      fs.writeFileSync(join(dir, 'b'), 'B');
+      fs.symlinkSync(join(dir, 'b'), join(dir, 'link'));
+      const r = run(function* () {
+        yield* rename(join(dir, 'a'), join(dir, 'b'));  // replaces b
+        const st = yield* stat(join(dir, 'b'));
+        const viaLink = yield* stat(join(dir, 'link'));  // follows the link to b (now holding 'A')
+        const linkItself = yield* lstat(join(dir, 'link'));
+        yield* mkdir(join(dir, 'sub'), { mode: 0o750 });
+        const sub = yield* stat(join(dir, 'sub'));
+        yield* rmdir(join(dir, 'sub'));
+        yield* unlink(join(dir, 'link'));
+        return { size: st.size, followed: viaLink.isFile(), isLink: linkItself.isSymbolicLink(), subIsDir: sub.isDirectory(), subMode: sub.mode & 0o777 };
+      }, opts);
+      expect(r).toEqual({ size: 1, followed: true, isLink: true, subIsDir: true, subMode: 0o750 & ~process.umask() });
+      expect(fs.readFileSync(join(dir, 'b'), 'utf8')).toBe('A');
+      expect(fs.existsSync(join(dir, 'a'))).toBe(false);
+      expect(fs.existsSync(join(dir, 'sub'))).toBe(false);
+      expect(fs.existsSync(join(dir, 'link'))).toBe(false);
+    });
+
+    it('errors match node:fs field by field: ENOENT, EEXIST, ENOTEMPTY, EISDIR, ENOTDIR', async () => {
+      const dir = scratch();
+      const file = join(dir, 'file');
+      fs.writeFileSync(file, 'x');
+      fs.mkdirSync(join(dir, 'full'));
+      fs.writeFileSync(join(dir, 'full', 'inside'), 'y');
+      const missing = join(dir, 'missing');
+      const cases: [string, () => Generator<unknown, unknown, unknown>, () => Promise<unknown>][] = [
+        ['unlink missing', () => unlink(missing), () => fsp.unlink(missing)],
+        ['unlink a directory', () => unlink(join(dir, 'full')), () => fsp.unlink(join(dir, 'full'))],
+        ['rename missing', () => rename(missing, join(dir, 'x')), () => fsp.rename(missing, join(dir, 'x'))],
+        ['mkdir existing', () => mkdir(file), () => fsp.mkdir(file)],
+        ['mkdir under a file', () => mkdir(join(file, 'sub')), () => fsp.mkdir(join(file, 'sub'))],
+        ['rmdir not empty', () => rmdir(join(dir, 'full')), () => fsp.rmdir(join(dir, 'full'))],
+        ['rmdir a file', () => rmdir(file), () => fsp.rmdir(file)],
+        ['stat missing', () => stat(missing), () => fsp.stat(missing)],
+        ['lstat missing', () => lstat(missing), () => fsp.lstat(missing)],
+        ['readdir missing', () => readdir(missing), () => fsp.readdir(missing)],
+        ['readdir a file', () => readdir(file), () => fsp.readdir(file)],
+        ['rm missing', () => rm(missing), () => fsp.rm(missing)],
+        ['rm a directory without recursive', () => rm(join(dir, 'full')), () => fsp.rm(join(dir, 'full'))],
+        ['copyFile onto existing with COPYFILE_EXCL', () => copyFile(file, join(dir, 'full', 'inside'), fs.constants.COPYFILE_EXCL),
+          () => fsp.copyFile(file, join(dir, 'full', 'inside'), fs.constants.COPYFILE_EXCL)],
+      ];
+      for (const [label, mine, node] of cases) {
+        const a = ours(opts, mine);
+        const n = await theirs(node);
+        // node:fs's copyFile is one system call (copyfile) where ours opens the target with O_EXCL.
+        if (label.startsWith('copyFile')) {
+          expect(a.code, label).toBe(n.code);
+          continue;
+        }
+        expect(a, label).toEqual(n);
+      }
+    });
+
+    it('mkdir recursive returns the first directory created; rm recursive removes a tree; force ignores missing', () => {
+      const dir = scratch();
+      const deep = join(dir, 'a', 'b', 'c');
+      const r = run(function* () {
+        const first = yield* mkdir(deep, { recursive: true });
+        const again = yield* mkdir(deep, { recursive: true });
+        for (let i = 0; i < 20; i++) {
+          const f = yield* open(join(deep, `f${i}`), 'w');
+          yield* f.write(`${i}`);
+          yield* f.close();
+        }
+        yield* mkdir(join(dir, 'a', 'b', 'empty'));
+        yield* rm(join(dir, 'a'), { recursive: true });
+        yield* rm(join(dir, 'a'), { recursive: true, force: true });
+        return { first, again };
+      }, opts);
+      expect(r).toEqual({ first: join(dir, 'a'), again: undefined });
+      expect(fs.existsSync(join(dir, 'a'))).toBe(false);
+    });
+
+    it('readdir lists names and types for 0, 1 and 3,000 entries (growing its buffer), never . or ..', () => {
+      const dir = scratch();
+      fs.mkdirSync(join(dir, 'empty'));
+      fs.mkdirSync(join(dir, 'one'));
+      fs.writeFileSync(join(dir, 'one', 'only'), '');
+      fs.mkdirSync(join(dir, 'many'));
+      const names = Array.from({ length: 3000 }, (_, i) => `entry-with-a-longish-name-${i}`);
+      for (const n of names) fs.writeFileSync(join(dir, 'many', n), '');
+      fs.mkdirSync(join(dir, 'many', 'subdir'));
+      fs.symlinkSync('nowhere', join(dir, 'many', 'dangling'));
+      const r = run(function* () {
+        const empty = yield* readdir(join(dir, 'empty'));
+        const one = yield* readdir(join(dir, 'one'));
+        const many = yield* readdir(join(dir, 'many'), { withFileTypes: true });
+        return { empty, one, many: many.map((d) => [d.name, d.isFile(), d.isDirectory(), d.isSymbolicLink()] as const) };
+      }, opts);
+      expect(r.empty).toEqual([]);
+      expect(r.one).toEqual(['only']);
+      expect(r.many.length).toBe(3002);
+      expect(new Set(r.many.map((m) => m[0]))).toEqual(new Set(fs.readdirSync(join(dir, 'many'))));
+      expect(r.many.find((m) => m[0] === 'subdir')).toEqual(['subdir', false, true, false]);
+      expect(r.many.find((m) => m[0] === 'dangling')).toEqual(['dangling', false, false, true]);
+      expect(r.many.find((m) => m[0] === names[7])).toEqual([names[7], true, false, false]);
+    });
+
+    it('copyFile copies bytes and permission bits', () => {
+      const dir = scratch();
+      const src = join(dir, 'src.bin');
+      const data = Buffer.alloc(3 * 1024 * 1024 + 17, 0);
+      for (let i = 0; i < data.length; i += 997) data[i] = i & 0xff;
+      fs.writeFileSync(src, data, { mode: 0o640 });
+      run(function* () {
+        yield* copyFile(src, join(dir, 'dst.bin'));
+      }, opts);
+      expect(fs.readFileSync(join(dir, 'dst.bin')).equals(data)).toBe(true);
+      expect(fs.statSync(join(dir, 'dst.bin')).mode & 0o777).toBe(0o640 & ~process.umask());
+    });
+
+    it('allocate reserves space: it grows the size, or keeps it with keepSize', () => {
+      const path = join(scratch(), 'alloc.bin');
+      const r = run(function* () {
+        const f = yield* open(path, 'w+');
+        yield* f.allocate(0, 1 << 20);
+        const grown = yield* f.stat();
+        yield* f.allocate(1 << 20, 1 << 20, { keepSize: true });
+        const kept = yield* f.stat();
+        yield* f.close();
+        return { grownSize: grown.size, keptSize: kept.size, blocksGrew: kept.blocks > grown.blocks };
+      }, opts);
+      expect(r).toEqual({ grownSize: 1 << 20, keptSize: 1 << 20, blocksGrew: true });
+    });
+
+    it('writeFileAtomic replaces the content and leaves no temporary file; a failure leaves the target untouched', () => {
+      const dir = scratch();
+      const target = join(dir, 'config.json');
+      fs.writeFileSync(target, '{"v":1}');
+      const r = run(function* () {
+        const n = yield* writeFileAtomic(target, '{"v":2}');
+        const content = yield* readFile(target, 'utf8');
+        let failure = '';
+        try {
+          yield* writeFileAtomic(join(dir, 'no', 'such', 'dir', 'x'), 'data');
+        } catch (e) {
+          failure = (e as { code: string }).code;
+        }
+        return { n, content, failure };
+      }, opts);
+      expect(r).toEqual({ n: 7, content: '{"v":2}', failure: 'ENOENT' });
+      expect(fs.readdirSync(dir)).toEqual(['config.json']);
+    });
+  });
+}
+
+describe('bad arguments', () => {
+  it('paths with NUL bytes and non-string paths are refused before any system call', () => {
+    const err = caught(() => unlink('a\u0000b').next());
+    expect(err.code).toBe('ERR_INVALID_ARG_VALUE');
+    expect(caught(() => rename(42 as never, 'x').next()).code).toBe('ERR_INVALID_ARG_TYPE');
+  });
+});
