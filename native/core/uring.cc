@@ -798,6 +798,19 @@ void UringBackend::take_helper() {
   }
 }
 
+// Whether a short write may be continued with another SQE. Not for a write at the file position on a
+// regular file: the kernel has already retried such a write in io-wq before reporting it short (a short
+// count there means an error stopped it), and on Linux 6.18 it left the file position unmoved while
+// reporting the bytes — a continuation "at the file position" then overwrote the start of the file with
+// the rest of the buffer (measured on a full 1 MiB tmpfs: the file began with the buffer's second half).
+// The short count is the truth; pipes, sockets and devices still continue, as a stream. Costs an fstat
+// only on this rare path.
+static bool may_continue_short_write(const Submission& sub) {
+  if (sub.offset != kCurrentPosition) return true;
+  struct stat st;
+  return ::fstat(sub.fd, &st) != 0 || !S_ISREG(st.st_mode);
+}
+
 // Fills one SQE for the slot's operation, or for the remainder of a short write.
 void UringBackend::prep_sqe(uint32_t index) {
   Slot& s = slots_[index];
@@ -1009,7 +1022,7 @@ void UringBackend::handle_cqe(uint64_t user_data, int32_t res) {
   if (op == OpCode::kWrite || op == OpCode::kWritev) {
     if (res > 0) {
       s.done += uint64_t(res);
-      if (s.done < s.total && !s.cancel_requested && !closing_) {
+      if (s.done < s.total && !s.cancel_requested && !closing_ && may_continue_short_write(s.op.sub)) {
         // Short write (RLIMIT_FSIZE, ENOSPC, a pipe with room for part): send the rest, as posix_ops.cc
         // loops on write(). The kernel's answer to the next SQE decides: more bytes, or an error that we
         // turn into the bytes already written below.
