@@ -1,8 +1,30 @@
 // Errors corio throws. System errors are shaped exactly like node:fs errors (code, errno, syscall, path and
 // the same message format), so code written against node:fs handles them unchanged.
+import { constants as osConstants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 
 const systemErrors = getSystemErrorMap();
+
+/**
+ * Node keys its error table by libuv code. On Unix that is -errno, so the backend's errno indexes it
+ * directly. On Windows libuv's codes are its own (ENOENT is -4058) while the backend reports the C runtime's
+ * errno values (ENOENT is 2), so there the errno is first turned into its name, then into libuv's entry.
+ */
+const byName = new Map<string, [number, string]>();
+for (const [uv, [name, description]] of systemErrors) if (!byName.has(name)) byName.set(name, [uv, description]);
+const nameOfCrtErrno = new Map<number, string>();
+for (const [name, value] of Object.entries(osConstants.errno)) if (!nameOfCrtErrno.has(value)) nameOfCrtErrno.set(value, name);
+
+/** @internal [libuv code, name, description] for a positive errno from the backend on `platform`. */
+export function lookupErrno(errno: number, platform: string = process.platform): [number, string, string] | undefined {
+  if (platform !== 'win32') {
+    const entry = systemErrors.get(-errno);
+    return entry ? [-errno, entry[0], entry[1]] : undefined;
+  }
+  const name = nameOfCrtErrno.get(errno);
+  const entry = name === undefined ? undefined : byName.get(name);
+  return entry ? [entry[0], name!, entry[1]] : undefined;
+}
 
 export interface SystemError extends Error {
   code: string;
@@ -15,8 +37,7 @@ export interface SystemError extends Error {
 /** Builds a Node-style system error from a positive errno (as the kernel reports it) and the call. */
 export function systemError(errno: number, syscall: string, path?: string, dest?: string): SystemError {
   // Node's errno is negative (libuv's convention, equal to -errno on Unix) and so are the map's keys.
-  const uvCode = -Math.abs(errno);
-  const [code, description] = systemErrors.get(uvCode) ?? [`E${Math.abs(errno)}`, 'unknown error'];
+  const [uvCode, code, description] = lookupErrno(Math.abs(errno)) ?? [-Math.abs(errno), `E${Math.abs(errno)}`, 'unknown error'];
   const where = path === undefined ? syscall : dest === undefined ? `${syscall} '${path}'` : `${syscall} '${path}' -> '${dest}'`;
   const err = new Error(`${code}: ${description}, ${where}`) as SystemError;
   err.errno = uvCode;

@@ -1,0 +1,31 @@
+// System errors: Node's shape on this platform, and the Windows route (C runtime errno → name → libuv code),
+// which is exercised here by naming the platform since Windows itself is not available.
+import * as fs from 'node:fs';
+import { constants } from 'node:os';
+import { getSystemErrorMap } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { systemError } from '../src/index.js';
+import { lookupErrno } from '../src/errors.js';
+import { caught } from './helpers.js';
+
+describe('system errors', () => {
+  it('have the same code, errno, syscall, path and message as node:fs', () => {
+    const node = caught(() => fs.openSync('/no/such/file', 'r'));
+    const ours = systemError(constants.errno.ENOENT, 'open', '/no/such/file');
+    expect({ code: ours.code, errno: ours.errno, syscall: ours.syscall, path: ours.path, message: ours.message })
+      .toEqual({ code: node.code, errno: node.errno, syscall: node.syscall, path: node.path, message: node.message });
+  });
+
+  it('on Windows, errno values are matched by name to libuv codes', () => {
+    const [uv, name, description] = lookupErrno(constants.errno.EEXIST, 'win32')!;
+    expect(name).toBe('EEXIST');
+    expect(getSystemErrorMap().get(uv)?.[0]).toBe('EEXIST');
+    expect(description.length).toBeGreaterThan(0);
+  });
+
+  it('an errno nobody knows still gives a typed error', () => {
+    const e = systemError(4000, 'write');
+    expect(e.code).toBe('E4000');
+    expect(e.errno).toBe(-4000);
+  });
+});
