@@ -14,6 +14,8 @@ const expected: Record<string, string[]> = {
   'task-group': ['sleeper cleaned up', "group failed with: [ 'disk on fire' ]"],
   timeouts: ['moveOnAfter gave undefined at 100 ms', 'timed out after 50 ms'],
   queue: ['consumed 6 items: a0 a1 a2 b0 b1 b2'],
+  'durable-log': ['32 datasync callers shared fewer system calls'],
+  'atomic-config': ['{"version":2} config.json'],
 };
 
 describe('README examples', () => {
