@@ -48,6 +48,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "access.h"
 #include "pool.h"
 #include "win_backend.h"
 #include "win_fd.h"
@@ -63,27 +64,6 @@ constexpr ULONG_PTR kPoolKey = 2;  // the pool's completion queue went non-empty
 constexpr ULONG_PTR kWakeKey = 3;  // wake()
 constexpr uint64_t kNoPort = ~uint64_t(0);  // FdEntry::port_owner: association failed, use the pool
 
-enum class Access : uint8_t { kNone, kRead, kWrite, kExclusive };
-
-// Which operations may share a descriptor (see the top of this file). Transfers at the current position
-// are exclusive: they read and advance the tracked position.
-Access access_of(const Submission& sub) {
-  switch (sub.op) {
-    case OpCode::kOpen:
-    case OpCode::kUnlink:
-    case OpCode::kRename:
-    case OpCode::kMkdir:
-    case OpCode::kRmdir:
-    case OpCode::kStat:
-    case OpCode::kReaddir: return Access::kNone;
-    case OpCode::kRead:
-    case OpCode::kReadv: return sub.offset == kCurrentPosition ? Access::kExclusive : Access::kRead;
-    case OpCode::kFstat: return Access::kRead;
-    case OpCode::kWrite:
-    case OpCode::kWritev: return sub.offset == kCurrentPosition ? Access::kExclusive : Access::kWrite;
-    default: return Access::kExclusive;
-  }
-}
 
 bool is_transfer(OpCode op) {
   return op == OpCode::kRead || op == OpCode::kWrite || op == OpCode::kReadv || op == OpCode::kWritev;
@@ -340,7 +320,7 @@ class IocpBackend final : public Backend {
   void admit(Op* op) {
     admitted_++;
     op->admitted = true;
-    op->access = access_of(op->sub);
+    op->access = access_of(op->sub, true);
     if (op->access != Access::kNone) {
       Gate& g = gates_[op->sub.fd];
       if (!g.held.empty() || !shares(g, op->access)) {

@@ -48,6 +48,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "access.h"
 #include "linux.h"
 #include "pool.h"
 #include "posix_ops.h"
@@ -168,33 +169,6 @@ int64_t timeout_to_ns(double ms) {
   std::abort();
 }
 
-// How operations on one descriptor may overlap (contract 8). Positional reads overlap each other; writes
-// overlap each other because the kernel serializes one inode's buffered writes on one io-wq worker; fsync,
-// fdatasync, ftruncate, close and current-position reads wait for everything before them on that
-// descriptor and hold back everything after. Without this a read submitted after a write in the same batch
-// could run inline from the page cache before the write's worker starts, and an fsync could start on a
-// second worker before the write it should cover.
-enum class Access : uint8_t { kNone, kRead, kWrite, kExclusive };
-
-Access access_of(const Submission& sub) {
-  switch (sub.op) {
-    // No descriptor, so no gate. Path operations are not ordered against each other by the contract
-    // either: the caller awaits a completion before it issues an operation that depends on it.
-    case OpCode::kOpen:
-    case OpCode::kUnlink:
-    case OpCode::kRename:
-    case OpCode::kMkdir:
-    case OpCode::kRmdir:
-    case OpCode::kStat:
-    case OpCode::kReaddir: return Access::kNone;
-    case OpCode::kRead:
-    case OpCode::kReadv: return sub.offset == kCurrentPosition ? Access::kExclusive : Access::kRead;
-    case OpCode::kFstat: return Access::kRead;
-    case OpCode::kWrite:
-    case OpCode::kWritev: return Access::kWrite;
-    default: return Access::kExclusive;
-  }
-}
 
 // The mapped rings and their descriptor. Owns the mappings; the backend owns everything else.
 struct Ring {
@@ -666,7 +640,7 @@ void UringBackend::admit(Op&& op) {
   }
   Slot& s = slots_[index];
   s.op = std::move(op);
-  s.access = access_of(s.op.sub);
+  s.access = access_of(s.op.sub, false);
   s.cancel_requested = false;
   s.force_async = false;
   s.fifo_hold = -1;
