@@ -103,7 +103,11 @@ export class Loop implements TaskHost {
   runOnce(): void {
     this.iterations++;
     const timeout = this.computeTimeout();
-    const completed = this.driver.wait(timeout, this.io.inFlight);
+    // With tasks ready and no I/O in flight nothing can complete, so there is nothing to ask the kernel:
+    // skipping the wait keeps a pure task switch free of a native crossing and a system call (it cost
+    // ~0.7 us per iteration, ten times an await, before this). Any submission makes inFlight > 0, so a
+    // flush is never skipped.
+    const completed = timeout === 0 && this.io.inFlight === 0 ? 0 : this.driver.wait(timeout, this.io.inFlight);
     this.dispatchCompletions(completed);
     this.fireDueTimers();
     this.runReady();

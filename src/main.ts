@@ -6,7 +6,14 @@ import type { Instruction, Operation } from './instruction.js';
 export type Main<T> = (() => Operation<T>) | Operation<T>;
 
 /** Turns what the user passed into the iterator a task drives, with a clear error for everything else. */
+const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor as unknown;
+
 export function toCoroutine<T>(main: Main<T>, caller: string): Iterator<Instruction<unknown>, T, unknown> {
+  // Fast path for the common case: a generator function always returns a generator (spawn-and-join is a
+  // hot path in scheduler workloads, and the general checks below showed up in profiles).
+  if (typeof main === 'function' && main.constructor === GeneratorFunction) {
+    return (main as unknown as () => Iterator<Instruction<unknown>, T, unknown>)();
+  }
   if (typeof main === 'function') {
     const kind = main.constructor?.name;
     if (kind === 'AsyncFunction' || kind === 'AsyncGeneratorFunction') {

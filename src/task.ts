@@ -29,13 +29,21 @@ let nextTaskId = 1;
 
 export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, SteppingTask, ScopeOwner {
   readonly id = nextTaskId++;
-  readonly name: string;
+  /** The name given to spawn(), or null: the default name is built only when asked for. */
+  private readonly givenName: string | null;
   state: TaskState = 'ready';
   outcome: TaskOutcome = 'pending';
   /** Set once someone joined the task or read its failure: an unobserved failure is reported by run(). */
   observed = false;
-  /** Cancel scopes the task is inside, outermost first; [0] is the task's own. */
-  readonly scopes: CancelScope[];
+  /**
+   * Cancel scopes the task is inside, outermost first; [0] is the task's own. Created on first use (a
+   * cancel, a timeout, a group): most tasks are never cancelled, and a task without scopes skips the
+   * per-suspension cancellation check entirely.
+   */
+  private scopeStack: CancelScope[] | null = null;
+  get scopes(): CancelScope[] {
+    return (this.scopeStack ??= [new CancelScope(this, false, `Task '${this.name}'`)]);
+  }
 
   // SteppingTask protocol (see instruction.ts).
   resuming = false;
@@ -52,7 +60,7 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
   private cancelling: CancelScope | null = null;
   private value: T | undefined = undefined;
   private error: unknown = undefined;
-  private joiners: Waiter<T>[] = [];
+  private joiners: Waiter<T>[] | null = null;  // allocated by the first join
 
   constructor(
     private readonly host: TaskHost,
@@ -60,8 +68,11 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
     name: string | undefined,
   ) {
     this.coroutine = coroutine;
-    this.name = name ?? `task-${this.id}`;
-    this.scopes = [new CancelScope(this, false, `Task '${this.name}'`)];
+    this.givenName = name ?? null;
+  }
+
+  get name(): string {
+    return this.givenName ?? `task-${this.id}`;
   }
 
   get done(): boolean {
@@ -113,8 +124,8 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
 
   /** ScopeOwner: a scope of this task was cancelled. Interrupt the current wait if that scope applies. */
   deliverCancellation(): void {
-    if (this.state !== 'waiting' || this.cancelling !== null) return;
-    const scope = pendingCancellation(this.scopes);
+    if (this.state !== 'waiting' || this.cancelling !== null || this.scopeStack === null) return;
+    const scope = pendingCancellation(this.scopeStack);
     if (scope === null) return;
     const instruction = this.waitingOn!;
     if (instruction.interrupt(this) === false) {
@@ -145,8 +156,9 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
   /** @internal leave a scope; scopes leave in reverse order of entry. */
   exitScope(scope: CancelScope): void {
     scope.exited = true;
-    const at = this.scopes.lastIndexOf(scope);
-    if (at > 0) this.scopes.splice(at, 1);
+    const stack = this.scopes;
+    const at = stack.lastIndexOf(scope);
+    if (at > 0) stack.splice(at, 1);
   }
 
   // ---- Stepping ----------------------------------------------------------------------------------------------
@@ -154,9 +166,9 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
   /** Runs the coroutine until its next suspension or its end. Called only by the loop. */
   step(): void {
     if (this.state !== 'ready') return;
-    if (!this.started && !this.throwing) {
+    if (!this.started && !this.throwing && this.scopeStack !== null) {
       // Cancelled before it ever ran: like asyncio, its body never starts (there is nothing to clean up).
-      const scope = pendingCancellation(this.scopes);
+      const scope = pendingCancellation(this.scopeStack);
       if (scope !== null) {
         this.finish('cancelled', undefined, this.deliver(scope));
         return;
@@ -210,10 +222,12 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
       this.throwInto(new TypeError(`Task '${this.name}' yielded ${describeValue(yielded)}: ${hint}`));
       return;
     }
-    const scope = pendingCancellation(this.scopes);
-    if (scope !== null) {
-      this.throwInto(this.deliver(scope));  // cancelled while running: do not even start the operation
-      return;
+    if (this.scopeStack !== null) {
+      const scope = pendingCancellation(this.scopeStack);
+      if (scope !== null) {
+        this.throwInto(this.deliver(scope));  // cancelled while running: do not even start the operation
+        return;
+      }
     }
     this.state = 'waiting';
     this.waitingOn = yielded;
@@ -225,10 +239,10 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
     this.outcome = outcome;
     this.value = value;
     this.error = error;
-    for (const s of this.scopes) s.exited = true;
+    if (this.scopeStack !== null) for (const s of this.scopeStack) s.exited = true;
     const joiners = this.joiners;
-    this.joiners = [];
-    for (const joiner of joiners) this.deliverResult(joiner);
+    this.joiners = null;
+    if (joiners !== null) for (const joiner of joiners) this.deliverResult(joiner);
     this.host.finished(this);
   }
 
@@ -265,13 +279,13 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
   /** @internal used by JoinInstruction and task groups */
   addJoiner(waiter: Waiter<T>): void {
     if (this.state === 'done') this.deliverResult(waiter);
-    else this.joiners.push(waiter);
+    else (this.joiners ??= []).push(waiter);
   }
 
   /** @internal */
   removeJoiner(waiter: Waiter<T>): void {
-    const i = this.joiners.indexOf(waiter);
-    if (i >= 0) this.joiners.splice(i, 1);
+    const i = this.joiners?.indexOf(waiter) ?? -1;
+    if (i >= 0) this.joiners!.splice(i, 1);
   }
 }
 
