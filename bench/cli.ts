@@ -1,0 +1,167 @@
+#!/usr/bin/env node
+// `corio bench` / `npm run bench`: the benchmark suite against Node's own loop (issue 5).
+//
+//   npm run bench -- --quick           smoke run, well under two minutes
+//   npm run bench                      the full matrix at the issue's sizes (about 20 minutes here)
+//   npx corio bench --workloads w3 --runs 7 --syscalls
+//
+// Plan the matrix → run it interleaved in fresh processes → (optionally) count system calls under strace →
+// summarize → write bench/results/<timestamp>.json, .md and .svg, and print the table.
+import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { probeBackends } from '../src/index.js';
+import { caseSelected, parseCommand, systemSelected, USAGE, UsageError, type BenchOptions } from './args.js';
+import { buildCases, corioSystem, nodeSystems, type CaseDef, type SystemDef } from './cases.js';
+import { renderChart } from './chart.js';
+import { describeMachine, machineLine, otherActivity } from './machine.js';
+import { markdownReport, terminalTable, type BenchReport } from './report.js';
+import { plan, runMatrix } from './runner.js';
+import { evaluateTargets, summarizeCase } from './summary.js';
+import { countSyscalls, straceAvailable, type SyscallCount } from './syscalls.js';
+
+/** The systems this machine can run, after the --systems filter. */
+export function selectSystems(options: BenchOptions): SystemDef[] {
+  const corio = probeBackends().filter((b) => b.available).map((b) => corioSystem(b.name));
+  return [...corio, ...nodeSystems(options.nodeUring)].filter((s) => systemSelected(s.id, options.systems));
+}
+
+export function selectCases(options: BenchOptions): CaseDef[] {
+  return buildCases(options.sizes).filter((c) => caseSelected(c.id, options.workloads));
+}
+
+/** 2025-11-24T21:40:12.345Z → 2025-11-24T21-40-12Z (safe in file names everywhere). */
+export function stamp(date: Date): string {
+  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+}
+
+function progressPrinter(): (line: string, final?: boolean) => void {
+  const tty = process.stderr.isTTY;
+  return (line, final = false) => {
+    if (tty) {
+      const width = process.stderr.columns || 120;
+      const text = line.length >= width ? `${line.slice(0, width - 2)}…` : line;
+      process.stderr.write(`\r\x1b[2K${text}${final ? '\n' : ''}`);
+    } else {
+      process.stderr.write(`${line}\n`);
+    }
+  };
+}
+
+export async function bench(argv: string[], options: BenchOptions): Promise<number> {
+  const started = new Date();
+  const systems = selectSystems(options);
+  const cases = selectCases(options);
+  if (systems.length === 0 || cases.length === 0) {
+    console.error('bench: nothing to run (check --systems and --workloads)');
+    return 2;
+  }
+  const baseDir = resolve(options.dir ?? tmpdir());
+  const machine = describeMachine(baseDir);
+  const progress = progressPrinter();
+  const activity = otherActivity();
+  console.error(`corio bench · ${machineLine(machine)}`);
+  console.error(`systems: ${systems.map((s) => s.id).join(', ')}`);
+  console.error(`cases: ${cases.map((c) => c.id).join(', ')} · ${options.runs} runs each`);
+  if (activity.busy.length) {
+    console.error(`note: other work is running on this machine (${activity.busy.length} processes, e.g. ${activity.busy[0]}); expect noise`);
+  }
+
+  const jobs = plan(cases, systems, options.runs);
+  const outcome = await runMatrix(jobs, baseDir, options.timeout, progress);
+
+  let syscalls: SyscallCount[] | null = null;
+  let syscallsNote: string | undefined;
+  if (options.syscalls) {
+    if (straceAvailable()) {
+      syscalls = await countSyscalls(cases, systems, options.syscallsScale, baseDir, options.timeout, (l) => progress(l));
+      progress('system calls counted', true);
+    } else {
+      syscallsNote = '--syscalls was given but strace is not installed (apt-get install strace): not counted.';
+      console.error(`note: ${syscallsNote}`);
+    }
+  }
+
+  const summary = cases.map((c) => summarizeCase(c, systems, outcome.results));
+  const targets = cases.flatMap((c) => evaluateTargets(c, systems, outcome.results));
+  const finished = new Date();
+  const report: BenchReport = {
+    version: 1,
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    durationS: (finished.getTime() - started.getTime()) / 1000,
+    argv,
+    options,
+    machine,
+    systems,
+    cases,
+    rounds: outcome.rounds,
+    createProbeUs: outcome.createProbeUs,
+    summary,
+    targets,
+    syscalls,
+    ...(syscallsNote ? { syscallsNote } : {}),
+    results: outcome.results,
+  };
+
+  const outDir = resolve(options.out);
+  mkdirSync(outDir, { recursive: true });
+  const base = join(outDir, stamp(started));
+  writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 1)}\n`);
+  writeDocuments(report, base);
+
+  console.log(terminalTable(report));
+  const rel = (p: string) => relative(process.cwd(), p) || p;
+  console.log(`\nwrote ${rel(`${base}.json`)}, ${rel(`${base}.md`)}, ${rel(`${base}.svg`)}`);
+  const failed = outcome.results.filter((r) => !r.ok).length;
+  if (failed) console.log(`${failed} run(s) failed — see the report`);
+  return failed ? 1 : 0;
+}
+
+/** Writes <base>.md and <base>.svg from a report. */
+export function writeDocuments(report: BenchReport, base: string): void {
+  const heading = `corio vs Node's loop — ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC`;
+  writeFileSync(`${base}.svg`, renderChart(report.summary, heading, machineLine(report.machine), report.targets));
+  writeFileSync(`${base}.md`, `${markdownReport(report, `${basename(base)}.svg`)}\n`);
+}
+
+/** --render: the markdown and the chart again, from an earlier run's JSON (after a change to the report code). */
+function render(file: string): number {
+  const report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+  const base = file.replace(/\.json$/, '');
+  writeDocuments(report, base);
+  console.log(terminalTable(report));
+  console.log(`\nwrote ${base}.md, ${base}.svg`);
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseCommand(argv);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`corio: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw error;
+  }
+  if (parsed.command === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  if (parsed.command === 'render') return render(parsed.file);
+  return bench(argv[0] === 'bench' ? argv.slice(1) : argv, parsed.options);
+}
+
+// npm links the bin through a symlink: compare real paths, not argv[1] as given.
+function isEntry(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry()) process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,209 @@
+// The result document (what goes into <timestamp>.json), the terminal table and the markdown report.
+import type { BenchOptions } from './args.js';
+import { BASELINE, type CaseDef, type SystemDef } from './cases.js';
+import type { RunResult } from './child.js';
+import { ms, pct, si, spread, times, us } from './format.js';
+import { machineLine, type Machine } from './machine.js';
+import type { RoundNote } from './runner.js';
+import type { CaseSummary, SystemSummary, TargetResult } from './summary.js';
+import type { SyscallCount } from './syscalls.js';
+
+export interface BenchReport {
+  version: 1;
+  startedAt: string;
+  finishedAt: string;
+  durationS: number;
+  argv: string[];
+  options: BenchOptions;
+  machine: Machine;
+  systems: SystemDef[];
+  cases: CaseDef[];
+  rounds: RoundNote[];
+  /** µs per file for create + 4 KiB write + close with sync fs in the target directory, before the runs. */
+  createProbeUs: number;
+  summary: CaseSummary[];
+  targets: TargetResult[];
+  syscalls: SyscallCount[] | null;
+  /** Why syscalls are missing when --syscalls was asked for (strace not installed). */
+  syscallsNote?: string;
+  /** Every run, as the child reported it. */
+  results: RunResult[];
+}
+
+/** Where the operations of a system ran in this case, from what was measured. */
+export function whereItRan(s: SystemSummary): string {
+  const t = s.threadsPerOpUs;
+  const parts: string[] = [];
+  if (s.native) {
+    if (s.native.inlineOps > 0) parts.push(`${si(s.native.inlineOps)} ops inline on the loop thread`);
+    if (s.native.workerOps > 0) parts.push(`${si(s.native.workerOps)} ops in corio's pool (${us(t.other)}/op CPU)`);
+    if (s.native.workerOps === 0 && s.native.submitted > 0) {
+      parts.push(t.iouWorkers > 0.005 ? `in the kernel: io-wq workers ${us(t.iouWorkers)}/op CPU` : 'in the kernel, inline');
+    }
+  } else if (s.systemId.startsWith('node-sync')) {
+    parts.push('main thread');
+  } else if (t.iouSqpoll > 0.005 || t.iouWorkers > 0.005) {
+    parts.push(`io_uring SQPOLL ${us(t.iouSqpoll)}/op, kernel workers ${us(t.iouWorkers)}/op CPU`);
+  } else if (t.other > 0.05) {
+    parts.push(`other threads (libuv pool) ${us(t.other)}/op CPU`);
+  }
+  return parts.join('; ') || 'main thread';
+}
+
+function targetMark(t: TargetResult): string {
+  return t.met === null ? 'no data' : t.met ? '**met**' : '**missed**';
+}
+
+function targetValue(t: TargetResult): string {
+  return spread(t.ratio, times);
+}
+
+// ---- Terminal -----------------------------------------------------------------------------------------------
+
+function pad(s: string, n: number, right = false): string {
+  return right ? s.padStart(n) : s.padEnd(n);
+}
+
+export function terminalTable(r: BenchReport): string {
+  const lines: string[] = [];
+  lines.push(`machine: ${machineLine(r.machine)}`);
+  lines.push(`runs: ${r.options.runs} per system and case, interleaved; median (min–max); ratio to fs.promises of the same round`);
+  for (const c of r.summary) {
+    lines.push('', c.title + (c.checksumsAgree ? '' : '   ✗ CHECKSUMS DIFFER BETWEEN SYSTEMS'));
+    const lat = c.systems.some((s) => s.lateness);
+    lines.push(
+      `  ${pad('system', 22)}${pad('ops/s', 24, true)}${pad('× fs.promises', 22, true)}${pad('CPU/op', 11, true)}${pad('loop', 6, true)}` +
+        (lat ? `${pad('late p50', 10, true)}${pad('p99', 10, true)}${pad('max', 10, true)}` : ''),
+    );
+    for (const s of c.systems) {
+      const fail = s.failures.length ? `  ✗ ${s.failures.length} failed: ${s.failures[0]}` : '';
+      lines.push(
+        `  ${pad(s.label, 22)}${pad(spread(s.throughput, si), 24, true)}${pad(spread(s.ratio, times), 22, true)}` +
+          `${pad(us(s.cpuPerOpUs.median), 11, true)}${pad(s.loopShare ? pct(s.loopShare.median) : '', 6, true)}` +
+          (s.lateness ? `${pad(ms(s.lateness.p50.median), 10, true)}${pad(ms(s.lateness.p99.median), 10, true)}${pad(ms(s.lateness.max.median), 10, true)}` : '') +
+          fail,
+      );
+    }
+  }
+  if (r.targets.length) {
+    lines.push('', 'targets (median of per-round ratios):');
+    for (const t of r.targets) {
+      const mark = t.met === null ? '?' : t.met ? '✓' : '✗';
+      lines.push(`  ${mark} ${pad(t.text, 58)} ${pad(t.systemId, 12)} needs ${pad(t.needs, 7)} got ${targetValue(t)}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+// ---- Markdown -----------------------------------------------------------------------------------------------
+
+const esc = (s: string) => s.replace(/\|/g, '\\|');
+
+function duration(s: number): string {
+  return s < 120 ? `${Math.round(s)} s` : `${(s / 60).toFixed(1)} min`;
+}
+
+export function markdownReport(r: BenchReport, chartFile: string): string {
+  const m = r.machine;
+  const L: string[] = [];
+  L.push(`# corio benchmarks — ${r.startedAt}`, '');
+  L.push(`![throughput per system and workload](${chartFile})`, '');
+  L.push('## Machine', '');
+  L.push('| | |', '|---|---|');
+  L.push(`| kernel | Linux ${m.kernel} (${m.os}) |`);
+  L.push(`| target directory | \`${m.targetDir}\` — ${m.mount ? `${m.mount.type} on ${m.mount.point} (${m.mount.options})` : 'mount unknown'}; \`stat -f\`: ${m.statFsType} |`);
+  L.push(`| CPU | ${m.cpuModel}, ${m.cpus} vCPU, affinity ${m.cpuAffinity} |`);
+  L.push(`| memory | ${m.memoryGiB} GiB |`);
+  L.push(`| Node | ${m.node} (libuv ${m.libuv}) |`);
+  L.push(`| corio backend (auto) | ${m.autoBackend ? `${m.autoBackend.name}: ${esc(m.autoBackend.reason)}` : 'none'} |`);
+  for (const b of m.backends) L.push(`| backend ${b.name} | ${b.available ? 'available' : 'unavailable'}: ${esc(b.reason)} |`);
+  L.push(`| io_uring_disabled | ${m.ioUringDisabled} |`);
+  L.push(`| corio source | commit ${m.source.commit}${m.source.changedFiles ? `, ${m.source.changedFiles} tracked file(s) changed since` : ''} |`, '');
+
+  L.push('## Method', '');
+  L.push(
+    `- Command: \`${['corio', 'bench', ...r.argv].join(' ')}\`; ${r.options.runs} runs of every system on every case; ` +
+      `${r.results.length} runs in ${duration(r.durationS)}.`,
+    '- Every run is a fresh `node` process; time is measured inside it, around the work only (no start-up, no ' +
+      'payload preparation, no verification). Runs are interleaved by round (every case on every system, then the ' +
+      'next round), and within a round the order of systems rotates so no system always follows the same one.',
+    `- Figures are medians with (min–max) over the runs. Ratios are paired: a system's throughput divided by ` +
+      `fs.promises' throughput *in the same round*, then the median of those ratios.`,
+    '- CPU per op is the process\'s user + sys time (every thread, io_uring kernel workers included) over the timed ' +
+      'region, divided by operations. "loop" is corio\'s loop-thread CPU (`stats().loopThreadCpuMs`) as a share of it.',
+    '- Node runs twice per style: with `UV_USE_IO_URING=0` (Node 20\'s default: libuv\'s 4-thread pool) and with ' +
+      '`UV_USE_IO_URING=1` (libuv\'s io_uring with SQPOLL), marked "+uring".',
+    '- Create-heavy workloads (W1, W6) write into a fresh directory per run; no directory is deleted until all ' +
+      'runs are done (this ext4 has no journal: creating files right after deleting many is 12–18× slower). Single ' +
+      'large files (W2–W4) are deleted by their own run once verified. Before the runs, creating 1000 files ' +
+      `with sync fs in the target directory took ${r.createProbeUs.toFixed(1)} µs per file` +
+      (r.createProbeUs > 100
+        ? ' — **slow** (normal here is 26–35 µs): files were deleted near this directory shortly before, so at least the ' +
+          'first W1 and W6 runs measured slowed creates.'
+        : '.'),
+    '- Every run verifies its output before it counts: file sizes, and a sample of records compared byte for byte ' +
+      'against what was written; the checksum of the sample must be equal across systems (they write identical files).',
+  );
+  const busy = [...new Set(r.rounds.flatMap((x) => x.busy))];
+  L.push(
+    `- Noise: the machine is shared with other engineers. Load average at the start of each round: ` +
+      `${r.rounds.map((x) => x.loadavg[0]).join(', ')}.` +
+      (busy.length ? ` Other work seen during the runs: ${busy.slice(0, 6).map((b) => `\`${b}\``).join(', ')}${busy.length > 6 ? ', …' : ''}.` : ' No other builds or test runs were seen.'),
+    '',
+  );
+
+  if (r.targets.length) {
+    L.push('## Targets', '', '| target | corio backend | against | needs | ratio, median (min–max) | |', '|---|---|---|---|---|---|');
+    for (const t of r.targets) {
+      L.push(`| ${t.text} | ${t.systemId} | ${t.against} | ${t.needs} | ${targetValue(t)} | ${targetMark(t)} |`);
+    }
+    L.push('', 'Throughput ratios: corio ÷ the Node system, higher is better (a cost "≤ 2×" of Node\'s means a ' +
+      'throughput ratio ≥ 0.5). The W6 ratio is corio\'s p99 lateness ÷ Node\'s: at most 1 is met.', '');
+  }
+
+  L.push('## Results', '');
+  for (const c of r.summary) {
+    L.push(`### ${c.title}`, '');
+    L.push(`One operation: ${c.op}.${c.createHeavy ? ' Fresh directory per run.' : ''} ` +
+      (c.checksumsAgree ? 'All systems\' verified samples agree.' : '**The verified samples differ between systems.**'), '');
+    const lat = c.systems.some((s) => s.lateness);
+    L.push(
+      '| system | ops/s | × fs.promises | CPU/op | loop thread | enters/op | where it ran |' + (lat ? ' lateness p50 | p99 | max | p99 ÷ Node |' : ''),
+      '|---|---:|---:|---:|---:|---:|---|' + (lat ? '---:|---:|---:|---:|' : ''),
+    );
+    for (const s of c.systems) {
+      const label = s.note ? `${s.label} (${s.note})` : s.label;
+      const fail = s.failures.length ? ` ✗ ${s.failures.length} of ${s.runs} runs failed` : '';
+      L.push(
+        `| ${esc(label)}${fail} | ${spread(s.throughput, si)} | ${s.systemId === BASELINE ? '1' : spread(s.ratio, times)} | ` +
+          `${us(s.cpuPerOpUs.median)} | ${s.loopShare ? pct(s.loopShare.median) : ''} | ` +
+          `${s.native ? +s.native.enters.toPrecision(3) : ''} | ${esc(whereItRan(s))} |` +
+          (lat
+            ? s.lateness
+              ? ` ${ms(s.lateness.p50.median)} | ${spread(s.lateness.p99, ms)} | ${ms(s.lateness.max.median)} | ${s.p99Ratio ? spread(s.p99Ratio, times) : ''} |`
+              : ' | | | |'
+            : ''),
+      );
+    }
+    const failures = c.systems.flatMap((s) => s.failures.map((f) => `${s.label} ${f}`));
+    if (failures.length) L.push('', ...failures.map((f) => `- ✗ ${esc(f)}`));
+    const v = c.systems.find((s) => s.verifyDetail)?.verifyDetail;
+    if (v) L.push('', `Verified per run: ${v}.`);
+    L.push('');
+  }
+
+  if (r.syscalls) {
+    L.push('## System calls per operation', '');
+    L.push(`\`strace -f -c\`, one extra run per system and case with counts ÷ ${r.options.syscallsScale}, start-up ` +
+      'subtracted (a do-nothing run of the same system). io_uring\'s kernel workers are not visible to strace.', '');
+    L.push('| case | system | calls/op | most frequent (per op) |', '|---|---|---:|---|');
+    for (const s of r.syscalls) {
+      L.push(`| ${s.caseId} | ${s.systemId} | ${s.error ? `failed: ${esc(s.error)}` : +s.perOp.toPrecision(3)} | ` +
+        `${s.top.map((t) => `${t.name} ${+t.perOp.toPrecision(3)}`).join(', ')} |`);
+    }
+    L.push('');
+  } else if (r.syscallsNote) {
+    L.push('## System calls per operation', '', r.syscallsNote, '');
+  }
+  return L.join('\n');
+}

@@ -1,0 +1,96 @@
+// W5 scheduler costs, no I/O.
+//
+// switch: `count` times, a task gives the loop a turn and is resumed. corio: `yield* yieldNow()` (one loop
+//   iteration each, with its poll of the backend). Node, fs.promises style: `await` of an already resolved
+//   promise (a microtask, no loop turn). Node, callback style: a `setImmediate` round trip (one loop turn).
+// spawn: `count` times, start a child that returns a value and join it before starting the next. corio:
+//   `spawn` + `yield* task`. Node: call an async function and `await` it. (No callback or sync equivalent.)
+// Verification: the count of resumptions and the sum of the children's values.
+import { spawn, yieldNow } from '../../src/index.js';
+import { check, type Factory, type Instance, type Mark } from '../workload.js';
+
+export interface SchedulerParams {
+  count: number;
+}
+
+export const taskSwitch: Factory<SchedulerParams> = ({ count }): Instance => {
+  let resumed = 0;
+  return {
+    ops: count,
+
+    *corio(mark: Mark) {
+      mark.start();
+      for (let i = 0; i < count; i++) {
+        yield* yieldNow();
+        resumed++;
+      }
+      mark.stop();
+    },
+
+    async promises(mark: Mark) {
+      const settled = Promise.resolve();
+      mark.start();
+      for (let i = 0; i < count; i++) {
+        await settled;
+        resumed++;
+      }
+      mark.stop();
+    },
+
+    callbacks(mark: Mark, done) {
+      mark.start();
+      const turn = (): void => {
+        if (++resumed < count) {
+          setImmediate(turn);
+          return;
+        }
+        mark.stop();
+        done(null);
+      };
+      if (count === 0) {
+        mark.stop();
+        done(null);
+      } else {
+        setImmediate(turn);
+      }
+    },
+
+    verify() {
+      check(resumed === count, `resumed ${resumed} times, expected ${count}`);
+      return { checksum: String(resumed), sampledBytes: 0, detail: `${resumed} resumptions counted` };
+    },
+  };
+};
+
+export const spawnJoin: Factory<SchedulerParams> = ({ count }): Instance => {
+  let sum = 0;
+  const expected = count * (count - 1);  // Σ 2i for i < count
+  async function child(i: number): Promise<number> {
+    return 2 * i;
+  }
+  return {
+    ops: count,
+
+    *corio(mark: Mark) {
+      mark.start();
+      for (let i = 0; i < count; i++) {
+        const value = yield* spawn(function* () {
+          return 2 * i;
+        });
+        sum += value;
+      }
+      mark.stop();
+    },
+
+    async promises(mark: Mark) {
+      mark.start();
+      for (let i = 0; i < count; i++) sum += await child(i);
+      mark.stop();
+    },
+
+    verify() {
+      check(sum === expected, `children returned ${sum} in all, expected ${expected}`);
+      return { checksum: String(sum), sampledBytes: 0, detail: `${count} children joined, sum of values checked` };
+    },
+  };
+};

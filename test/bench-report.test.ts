@@ -1,0 +1,166 @@
+// Summaries, targets, the terminal table, the markdown report and the SVG chart, from made-up runs (the
+// figures here are invented inputs; nothing is timed).
+import { describe, expect, it } from 'vitest';
+import { buildCases, corioSystem, nodeSystems, QUICK_SIZES, type CaseDef, type SystemDef } from '../bench/cases.js';
+import type { RunResult } from '../bench/child.js';
+import { renderChart } from '../bench/chart.js';
+import { parseCommand } from '../bench/args.js';
+import type { Machine } from '../bench/machine.js';
+import { markdownReport, terminalTable, type BenchReport } from '../bench/report.js';
+import { evaluateTargets, summarizeCase } from '../bench/summary.js';
+import { parseStraceSummary } from '../bench/syscalls.js';
+
+const systems: SystemDef[] = [corioSystem('uring'), corioSystem('epoll'), ...nodeSystems(true)];
+const cases: CaseDef[] = buildCases(QUICK_SIZES);
+const w1 = cases.find((c) => c.id === 'w1')!;
+const w6 = cases.find((c) => c.id === 'w6')!;
+
+/** A made-up run: `rate` ops per second over 1000 ops. */
+function fake(c: CaseDef, systemId: string, round: number, rate: number, extra: Partial<RunResult> = {}): RunResult {
+  const wallMs = (1000 / rate) * 1000;
+  return {
+    caseId: c.id, systemId, round, ok: true, ops: 1000,
+    region: { wallMs, userMs: wallMs / 2, sysMs: wallMs / 4,
+      threads: { mainMs: wallMs / 2, iouWorkerMs: 0, iouSqpollMs: 0, otherMs: wallMs / 4, exitedMs: 0, iouWorkers: 0 } },
+    verified: { checksum: 'abcd0123', sampledBytes: 100, detail: 'checked' },
+    ...(systemId.startsWith('corio')
+      ? { corio: { backend: systemId.slice(6), reason: 'test', loopCpuMs: wallMs / 4, iterations: 500,
+          native: { submitted: 3000, completed: 3000, enters: 400, inlineOps: 0, workerOps: systemId === 'corio-epoll' ? 3000 : 0,
+            cancelRequests: 0, inFlight: 0, queued: 0 } } }
+      : {}),
+    ...extra,
+  };
+}
+
+function results(): RunResult[] {
+  const out: RunResult[] = [];
+  const rates: Record<string, number[]> = {
+    'corio-uring': [2000, 1800, 2200], 'corio-epoll': [1500, 1400, 1300], 'node-promises': [1000, 1000, 1100],
+    'node-promises-uring': [500, 600, 700], 'node-callbacks': [1200, 1100, 1000], 'node-callbacks-uring': [900, 800, 700],
+    'node-sync': [5000, 5100, 4900],
+  };
+  for (let round = 0; round < 3; round++) {
+    for (const [id, r] of Object.entries(rates)) out.push(fake(w1, id, round, r[round]));
+    for (const id of ['corio-uring', 'corio-epoll', 'node-promises', 'node-promises-uring', 'node-callbacks', 'node-callbacks-uring']) {
+      const p99 = id === 'corio-uring' ? 0.5 : id === 'corio-epoll' ? 3 : 2;
+      out.push(fake(w6, id, round, 1000, { lateness: { p50: 0.1, p99, max: p99 * 2, ticks: 100 } }));
+    }
+  }
+  out.push({ caseId: 'w1', systemId: 'node-sync', round: 3, ok: false, ops: 0, error: 'VerifyError: f3: size 0, expected 4096' });
+  return out;
+}
+
+const machine: Machine = {
+  hostname: 'test', kernel: '6.18.0', os: 'Linux x64', cpuModel: 'Test CPU <fast>', cpus: 2, cpuAffinity: '0-1', memoryGiB: 8,
+  node: 'v20.20.2', libuv: '1.46.0', targetDir: '/tmp', statFsType: 'ext2/ext3', mount: { point: '/', type: 'ext4', options: 'rw' },
+  ioUringDisabled: '0', backends: [{ name: 'uring', available: true, reason: 'ok' }], autoBackend: { name: 'uring', reason: 'ok' },
+  source: { commit: 'abc1234', changedFiles: 0 },
+};
+
+function report(): BenchReport {
+  const rs = results();
+  const cs = [w1, w6];
+  const parsed = parseCommand(['--quick']);
+  if (parsed.command !== 'bench') throw new Error('unreachable');
+  return {
+    version: 1, startedAt: '2025-01-01T00:00:00.000Z', finishedAt: '2025-01-01T00:10:00.000Z', durationS: 600, argv: ['--quick'],
+    options: { ...parsed.options, runs: 3 }, machine, systems, cases: cs,
+    rounds: [{ round: 1, loadavg: [0.5, 0.4, 0.3], busy: ['vitest run'] }],
+    createProbeUs: 31.5,
+    summary: cs.map((c) => summarizeCase(c, systems, rs)),
+    targets: cs.flatMap((c) => evaluateTargets(c, systems, rs)),
+    syscalls: [{ caseId: 'w1', systemId: 'corio-uring', ops: 100, perOp: 1.5, top: [{ name: 'io_uring_enter', perOp: 0.2 }] }],
+    results: rs,
+  };
+}
+
+describe('bench summaries and targets', () => {
+  it('takes medians, min–max and ratios paired by round', () => {
+    const s = summarizeCase(w1, systems, results());
+    const uring = s.systems.find((x) => x.systemId === 'corio-uring')!;
+    expect(uring.throughput.median).toBeCloseTo(2000);
+    expect(uring.throughput.min).toBeCloseTo(1800);
+    expect(uring.throughput.max).toBeCloseTo(2200);
+    // Per-round ratios 2.0, 1.8, 2.0 → median 2.0 (not 2000/1000 by accident: round 3 of the baseline is 1100).
+    expect(uring.ratio.median).toBeCloseTo(2);
+    expect(uring.ratio.min).toBeCloseTo(1.8);
+    expect(uring.loopShare!.median).toBeCloseTo(1 / 3);
+    expect(uring.native!.enters).toBeCloseTo(0.4);
+    expect(uring.cpuPerOpUs.median).toBeCloseTo(375);
+    const sync = s.systems.find((x) => x.systemId === 'node-sync')!;
+    expect(sync.failures).toHaveLength(1);
+    expect(s.checksumsAgree).toBe(true);
+  });
+
+  it('notices when systems wrote different bytes', () => {
+    const rs = results();
+    rs[0].verified = { checksum: 'ffffffff', sampledBytes: 100, detail: 'checked' };
+    expect(summarizeCase(w1, systems, rs).checksumsAgree).toBe(false);
+  });
+
+  it('marks each target met or missed per corio backend', () => {
+    const rs = results();
+    const t1 = evaluateTargets(w1, systems, rs);
+    expect(t1.map((t) => [t.systemId, t.met])).toEqual([['corio-uring', true], ['corio-epoll', false]]);
+    const t6 = evaluateTargets(w6, systems, rs);
+    expect(t6.map((t) => [t.systemId, t.met, t.needs])).toEqual([['corio-uring', true, '≤ 1×'], ['corio-epoll', false, '≤ 1×']]);
+    const none = evaluateTargets(w1, systems, []);
+    expect(none.every((t) => t.met === null)).toBe(true);
+  });
+});
+
+describe('bench report outputs', () => {
+  it('writes a markdown report with the machine, method, targets, results and system calls', () => {
+    const md = markdownReport(report(), 'chart.svg');
+    expect(md).toContain('![throughput per system and workload](chart.svg)');
+    expect(md).toContain('Linux 6.18.0');
+    expect(md).toContain('ext4 on /');
+    expect(md).toContain('fresh directory per run');
+    expect(md).toContain('took 31.5 µs per file.');
+    expect(md).toMatch(/\| W1 ≥ 1\.5× fs\.promises \| corio-uring \| node-promises \| ≥ 1\.5× \| 2\.00× \(1\.80×–2\.00×\) \| \*\*met\*\* \|/);
+    expect(md).toMatch(/corio-epoll .*\*\*missed\*\*/);
+    expect(md).toContain('1 of 4 runs failed');
+    expect(md).toContain('VerifyError');
+    expect(md).toContain('io_uring_enter 0.2');
+    expect(md).toContain('`vitest run`');
+    expect(md).not.toContain('NaN');
+  });
+
+  it('prints a terminal table with every system and the targets', () => {
+    const t = terminalTable(report());
+    for (const s of ['corio uring', 'fs.promises +uring', 'fs sync', '✓ W1', '✗ W1', 'late p50']) expect(t).toContain(s);
+  });
+
+  it('draws a well-formed SVG with a panel per case, every system labelled and text escaped', () => {
+    const r = report();
+    const svg = renderChart(r.summary, 'corio <vs> Node & co', 'machine line', r.targets);
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.trim().endsWith('</svg>')).toBe(true);
+    expect(svg).toContain('corio &lt;vs&gt; Node &amp; co');
+    expect(svg.match(/<g /g)?.length).toBe(2);
+    expect(svg.match(/<g /g)?.length).toBe(svg.match(/<\/g>/g)?.length);
+    for (const label of ['corio uring', 'corio epoll', 'fs.promises', 'fs callbacks +uring', 'fs sync']) expect(svg).toContain(`>${label}<`);
+    expect(svg).toContain('2.00×');
+    expect(svg).toContain('p99 lateness');
+    expect(svg).toContain('missed');
+    expect(svg).not.toMatch(/NaN|undefined|Infinity/);
+    // Every element that opens also closes (a cheap well-formedness check without an XML parser).
+    const opened = (svg.match(/<(text|g|svg|style)[ >]/g) ?? []).length;
+    const closed = (svg.match(/<\/(text|g|svg|style)>/g) ?? []).length;
+    expect(opened).toBe(closed);
+  });
+
+  it('reads strace -c summaries', () => {
+    const text = [
+      '% time     seconds  usecs/call     calls    errors syscall',
+      '------ ----------- ----------- --------- --------- ----------------',
+      ' 60.00    0.000300           3       100           pwrite64',
+      ' 30.00    0.000150          15        10         2 openat',
+      '  0.00    0.000000           0         1           io_uring_enter',
+      '------ ----------- ----------- --------- --------- ----------------',
+      '100.00    0.000450           4       111         2 total',
+    ].join('\n');
+    const counts = parseStraceSummary(text);
+    expect([...counts]).toEqual([['pwrite64', 100], ['openat', 10], ['io_uring_enter', 1]]);
+  });
+});
