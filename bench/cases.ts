@@ -166,6 +166,15 @@ export function buildCases(s: Sizes): CaseDef[] {
       targets: writers > 1 ? [{ metric: 'throughput', against: BASELINE, min: 3, text: `W4 (${writers} writers) ≥ 3× fs.promises durable ops/s` }] : [],
     });
   }
+  // The same writers appending to one shared log through one handle: the case group commit exists for
+  // (a sync then covers every record written before it began, so concurrent callers share it).
+  cases.push({
+    id: `w4-${s.writers}shared`, workload: 'W4',
+    title: `W4 durable writes: ${num(s.durableWrites)} × (${mib(s.durableSize)} write + fdatasync), ${s.writers} writers, one shared file`,
+    op: 'write + fdatasync', factory: 'durable', params: { count: s.durableWrites, size: s.durableSize, writers: s.writers, shared: true },
+    flavors: FILE_FLAVORS, nodeUring: true, createHeavy: false,
+    targets: [{ metric: 'throughput', against: BASELINE, min: 3, text: `W4 (${s.writers} writers, shared file) ≥ 3× fs.promises durable ops/s` }],
+  });
   cases.push(
     {
       id: 'w5-switch', workload: 'W5', title: `W5 task switch: ${num(s.switches)} yields to the loop`,

@@ -1,5 +1,6 @@
 // W4 durable writes: `count` operations of (write `size` bytes, then fdatasync) by `writers` concurrent writers,
-// each appending records to a file of its own (a log per writer, at explicit offsets). One operation = one
+// each appending records to a file of its own (a log per writer, at explicit offsets) — or, with `shared`,
+// all writing records into one file through one handle (a shared log: where corio's group commit applies). One operation = one
 // write + fdatasync pair. Global record k belongs to writer k % writers, at slot floor(k / writers) of its file.
 // The synchronous reference does the same records one after another. Files are opened before the timed region.
 import * as fs from 'node:fs';
@@ -13,19 +14,26 @@ export interface DurableParams {
   count: number;
   size: number;
   writers: number;
+  /** All writers write one file through one handle (record k at offset k * size). */
+  shared?: boolean;
 }
 
-export const durableWrites: Factory<DurableParams> = ({ count, size, writers }, dir): Instance => {
+export const durableWrites: Factory<DurableParams> = ({ count, size, writers, shared = false }, dir): Instance => {
   fs.mkdirSync(dir, { recursive: true });
   const payload = records(count, size, 4);
-  const path = (w: number) => join(dir, `log${w}`);
-  const slot = (k: number) => Math.floor(k / writers) * size;
+  const fileCount = shared ? 1 : writers;
+  /** The file writer w writes (its own, or the one shared log). */
+  const fileOf = (w: number) => (shared ? 0 : w);
+  const path = (f: number) => join(dir, `log${f}`);
+  const slot = (k: number) => (shared ? k * size : Math.floor(k / writers) * size);
   /** The records of writer w, in order. */
   const mine = (w: number) => {
     const out: number[] = [];
     for (let k = w; k < count; k += writers) out.push(k);
     return out;
   };
+  /** The records in file f. */
+  const inFile = (f: number) => (shared ? Array.from({ length: count }, (_, k) => k) : mine(f));
 
   return {
     ops: count,
@@ -33,12 +41,13 @@ export const durableWrites: Factory<DurableParams> = ({ count, size, writers }, 
     *corio(mark: Mark) {
       const files: FileHandle[] = [];
       try {
-        for (let w = 0; w < writers; w++) files.push(yield* open(path(w), 'w'));
+        for (let f = 0; f < fileCount; f++) files.push(yield* open(path(f), 'w'));
         mark.start();
-        const tasks = files.map((f, w) =>
+        const tasks = Array.from({ length: writers }, (_, w) =>
           spawn(function* () {
+            const f = files[fileOf(w)];
             for (const k of mine(w)) {
-              wrote(yield* f.writeFrom(payload, k * size, size, slot(k)), size, path(w));
+              wrote(yield* f.writeFrom(payload, k * size, size, slot(k)), size, path(fileOf(w)));
               yield* f.datasync();
             }
           }, { name: `writer-${w}` }),
@@ -53,11 +62,12 @@ export const durableWrites: Factory<DurableParams> = ({ count, size, writers }, 
     async promises(mark: Mark) {
       const files: fsp.FileHandle[] = [];
       try {
-        for (let w = 0; w < writers; w++) files.push(await fsp.open(path(w), 'w'));
+        for (let f = 0; f < fileCount; f++) files.push(await fsp.open(path(f), 'w'));
         mark.start();
-        await Promise.all(files.map(async (f, w) => {
+        await Promise.all(Array.from({ length: writers }, async (_, w) => {
+          const f = files[fileOf(w)];
           for (const k of mine(w)) {
-            wrote((await f.write(payload, k * size, size, slot(k))).bytesWritten, size, path(w));
+            wrote((await f.write(payload, k * size, size, slot(k))).bytesWritten, size, path(fileOf(w)));
             await f.datasync();
           }
         }));
@@ -70,7 +80,7 @@ export const durableWrites: Factory<DurableParams> = ({ count, size, writers }, 
     callbacks(mark: Mark, done) {
       const fds: number[] = [];
       try {
-        for (let w = 0; w < writers; w++) fds.push(fs.openSync(path(w), 'w'));  // setup, not timed
+        for (let f = 0; f < fileCount; f++) fds.push(fs.openSync(path(f), 'w'));  // setup, not timed
       } catch (error) {
         return done(error as Error);
       }
@@ -84,7 +94,8 @@ export const durableWrites: Factory<DurableParams> = ({ count, size, writers }, 
         for (const fd of fds) fs.closeSync(fd);
         done(failed);
       };
-      fds.forEach((fd, w) => {
+      Array.from({ length: writers }, (_, w) => w).forEach((w) => {
+        const fd = fds[fileOf(w)];
         const list = mine(w);
         let j = 0;
         const step = (): void => {
@@ -92,7 +103,7 @@ export const durableWrites: Factory<DurableParams> = ({ count, size, writers }, 
           const k = list[j++];
           fs.write(fd, payload, k * size, size, slot(k), (err, n) => {
             if (err) return finish(err);
-            if (n !== size) return finish(new Error(`${path(w)}: short write ${n}`));
+            if (n !== size) return finish(new Error(`${path(fileOf(w))}: short write ${n}`));
             fs.fdatasync(fd, (serr) => (serr ? finish(serr) : step()));
           });
         };
@@ -101,12 +112,12 @@ export const durableWrites: Factory<DurableParams> = ({ count, size, writers }, 
     },
 
     sync(mark: Mark) {
-      const fds = Array.from({ length: writers }, (_, w) => fs.openSync(path(w), 'w'));
+      const fds = Array.from({ length: fileCount }, (_, f) => fs.openSync(path(f), 'w'));
       try {
         mark.start();
         for (let k = 0; k < count; k++) {
-          const fd = fds[k % writers];
-          wrote(fs.writeSync(fd, payload, k * size, size, slot(k)), size, path(k % writers));
+          const fd = fds[fileOf(k % writers)];
+          wrote(fs.writeSync(fd, payload, k * size, size, slot(k)), size, path(fileOf(k % writers)));
           fs.fdatasyncSync(fd);
         }
         mark.stop();
@@ -119,13 +130,13 @@ export const durableWrites: Factory<DurableParams> = ({ count, size, writers }, 
       const sum = new Checksum();
       const got = Buffer.alloc(size);
       let sampled = 0;
-      for (let w = 0; w < writers; w++) {
-        const list = mine(w);
+      for (let w = 0; w < fileCount; w++) {
+        const list = inFile(w);
         const st = fs.statSync(path(w));
         check(st.size === list.length * size, `${path(w)}: size ${st.size}, expected ${list.length * size}`);
         const fd = fs.openSync(path(w), 'r');
         try {
-          for (const j of sampleIndices(list.length, Math.ceil(128 / writers), 14 + w)) {
+          for (const j of sampleIndices(list.length, Math.ceil(128 / fileCount), 14 + w)) {
             const k = list[j];
             check(fs.readSync(fd, got, 0, size, slot(k)) === size, `${path(w)}: record ${k} short read`);
             check(got.equals(payload.subarray(k * size, (k + 1) * size)), `${path(w)}: record ${k} differs`);
@@ -139,12 +150,12 @@ export const durableWrites: Factory<DurableParams> = ({ count, size, writers }, 
       return {
         checksum: sum.hex(),
         sampledBytes: sum.bytes,
-        detail: `${writers} file(s) with ${count} records of ${size} B in all; ${sampled} records compared byte for byte`,
+        detail: `${fileCount} file(s) with ${count} records of ${size} B in all; ${sampled} records compared byte for byte`,
       };
     },
 
     cleanup() {
-      for (let w = 0; w < writers; w++) fs.rmSync(path(w), { force: true });
+      for (let f = 0; f < fileCount; f++) fs.rmSync(path(f), { force: true });
     },
   };
 };
