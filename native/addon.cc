@@ -60,25 +60,29 @@ struct View {
 };
 
 // Returns false when `v` is not an ArrayBufferView. A detached buffer reports no data: it is treated as empty,
-// so any non-zero range over it is rejected by the bounds checks.
+// so any non-zero range over it is rejected by the bounds checks. The data pointer comes from the view itself
+// (napi_get_typedarray_info / napi_get_dataview_info), not from its ArrayBuffer: Napi::ArrayBuffer::Data()
+// fails with an untyped "Invalid argument" when the view is backed by a SharedArrayBuffer (issue 6, fuzz).
 bool as_view(Napi::Value v, View* out) {
-  Napi::ArrayBuffer ab;
-  size_t offset = 0, length = 0;
+  napi_env env = v.Env();
+  void* data = nullptr;
+  size_t length = 0;
+  napi_status status;
   if (v.IsTypedArray()) {
-    auto ta = v.As<Napi::TypedArray>();
-    ab = ta.ArrayBuffer();
-    offset = ta.ByteOffset();
-    length = ta.ByteLength();
+    napi_typedarray_type type;
+    size_t elements = 0;
+    status = napi_get_typedarray_info(env, v, &type, &elements, &data, nullptr, nullptr);
+    length = v.As<Napi::TypedArray>().ByteLength();
   } else if (v.IsDataView()) {
-    auto dv = v.As<Napi::DataView>();
-    ab = dv.ArrayBuffer();
-    offset = dv.ByteOffset();
-    length = dv.ByteLength();
+    status = napi_get_dataview_info(env, v, &length, &data, nullptr, nullptr);
   } else {
     return false;
   }
-  auto base = static_cast<uint8_t*>(ab.Data());
-  *out = base ? View{base + offset, length} : View{nullptr, 0};
+  if (status != napi_ok || data == nullptr) {
+    *out = View{nullptr, 0};
+  } else {
+    *out = View{static_cast<uint8_t*>(data), length};
+  }
   return true;
 }
 
@@ -283,11 +287,13 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
   Napi::Value Write(const Napi::CallbackInfo& info) { return Transfer(info, OpCode::kWrite); }
 
   // readv/writev(token, fd, buffers: ArrayBufferView[], position)
+  //
+  // Reading the array's elements can run JS (an accessor, a Proxy trap) that calls back into this object:
+  // submitting with a higher token (slots_ grows, so a Slot& taken earlier dangles), reusing this token,
+  // destroying the backend, or detaching an element read earlier. So the elements are read first, with no
+  // native state touched; then their views are taken again from the held objects (no JS runs there); only
+  // then is the token claimed. (Issue 6: a getter that submitted 5,000 operations crashed the process.)
   Napi::Value Vectored(const Napi::CallbackInfo& info, OpCode op) {
-    Submission sub;
-    Slot& slot = claim(info, sub);
-    sub.op = op;
-    sub.fd = fd_arg(info, 1);
     if (!info[2].IsArray())
       throw_error(info.Env(), "type", "ERR_INVALID_ARG_TYPE", "The \"buffers\" argument must be an array");
     auto list = info[2].As<Napi::Array>();
@@ -295,19 +301,27 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
     if (count > kMaxIov)
       throw_error(info.Env(), "range", "ERR_OUT_OF_RANGE",
                   "At most " + std::to_string(kMaxIov) + " buffers per vectored call, got " + std::to_string(count));
-    sub.offset = position_arg(info, 3);
-    iov_scratch_.clear();
-    double total = 0;
     std::vector<Napi::ObjectReference> held;
     for (uint32_t i = 0; i < count; i++) {
-      Napi::Value item = list.Get(i);
+      Napi::Value item = list.Get(i);  // may run JS
       View v;
       if (!as_view(item, &v))
         throw_error(info.Env(), "type", "ERR_INVALID_ARG_TYPE",
                     "buffers[" + std::to_string(i) + "] must be a Buffer, TypedArray or DataView");
+      held.push_back(Napi::Persistent(item.As<Napi::Object>()));
+    }
+    Submission sub;
+    Slot& slot = claim(info, sub);  // from here to start(), no JS runs
+    sub.op = op;
+    sub.fd = fd_arg(info, 1);
+    sub.offset = position_arg(info, 3);
+    iov_scratch_.clear();
+    double total = 0;
+    for (auto& ref : held) {
+      View v;
+      as_view(ref.Value(), &v);
       total += double(v.length);
       iov_scratch_.push_back({v.data, v.length});
-      held.push_back(Napi::Persistent(item.As<Napi::Object>()));
     }
     if (total > kMaxIoLength)
       throw_error(info.Env(), "range", "ERR_OUT_OF_RANGE", "A vectored call may move at most 0x7ffff000 bytes");

@@ -405,7 +405,18 @@ export function* writeFile(path: PathLike, data: Data, options?: BufferEncoding 
   const bytes = toBytes(data, opts.encoding);  // validate before creating the file
   const file = yield* open(path, opts.flag ?? 'w', opts.mode);
   try {
-    return yield* file.writeFrom(bytes, 0, bytes.byteLength, null);
+    const length = bytes.byteLength;
+    let done = yield* file.writeFrom(bytes, 0, length, null);
+    // A short write (a full disk, RLIMIT_FSIZE) is not the end: as node:fs/promises' writeFile does, write the
+    // rest, so the call that cannot write throws the real error (ENOSPC, EFBIG) instead of writeFile returning a
+    // short count that code written against node:fs never checks (issue 6). Explicit positions: the handle's
+    // position already moved past the whole first write.
+    while (done < length) {
+      const n = yield* file.writeFrom(bytes, done, length - done, file.append ? null : done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
   } finally {
     yield* file.close();
   }
