@@ -20,6 +20,7 @@
             "native/core/posix_linux.cc",
             "native/core/select_linux.cc",
             "native/core/uring.cc",
+            "native/core/uring_setup.cc",
             "native/core/epoll.cc",
             "native/core/pool.cc",
             "native/core/pool_posix.cc"
