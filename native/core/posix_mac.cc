@@ -33,4 +33,13 @@ int32_t platform_fallocate(int fd, int64_t offset, int64_t length, bool keep_siz
   return 0;
 }
 
+long platform_stat(int fd, const char* path, bool no_follow, StatResult* out) {
+  // macOS's struct stat carries the birth time (st_birthtimespec): fill_stat_result reads it.
+  struct stat st;
+  int r = path == nullptr ? ::fstat(fd, &st) : no_follow ? ::lstat(path, &st) : ::stat(path, &st);
+  if (r != 0) return -1;
+  fill_stat_result(out, &st);
+  return 0;
+}
+
 }  // namespace corio

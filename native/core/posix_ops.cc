@@ -250,12 +250,9 @@ int32_t run_blocking(const Submission& sub, const std::atomic<bool>* cancelled) 
 #endif
     case OpCode::kFtruncate:
       return retry(cancelled, [&] { return long(::ftruncate(sub.fd, sub.offset)); });
-    case OpCode::kFstat: {
-      struct stat st;
-      int32_t r = retry(cancelled, [&] { return long(::fstat(sub.fd, &st)); });
-      if (r == 0) fill_stat_result(sub.stat, &st);
-      return r;
-    }
+    case OpCode::kFstat:
+      if (!sub.stat) return -EFAULT;
+      return retry(cancelled, [&] { return platform_stat(sub.fd, nullptr, false, sub.stat); });
     case OpCode::kUnlink:
       return retry(cancelled, [&] { return long(::unlink(sub.path)); });
     case OpCode::kRename:
@@ -267,11 +264,8 @@ int32_t run_blocking(const Submission& sub, const std::atomic<bool>* cancelled) 
     case OpCode::kStat: {
       if (!sub.stat) return -EFAULT;
       if (sub.flags & ~kStatNoFollow) return -EINVAL;
-      struct stat st;
       bool no_follow = sub.flags & kStatNoFollow;
-      int32_t r = retry(cancelled, [&] { return long(no_follow ? ::lstat(sub.path, &st) : ::stat(sub.path, &st)); });
-      if (r == 0) fill_stat_result(sub.stat, &st);
-      return r;
+      return retry(cancelled, [&] { return platform_stat(-1, sub.path, no_follow, sub.stat); });
     }
     case OpCode::kFallocate:
       if (sub.flags & ~kFallocKeepSize) return -EINVAL;

@@ -41,5 +41,7 @@ int32_t read_directory(const char* path, void* buf, uint32_t len, const std::ato
 // FALLOC_FL_KEEP_SIZE); else the file grows to cover the range, as posix_fallocate does. One system call:
 // returns 0 or -errno, EINTR included (the caller decides whether to retry).
 int32_t platform_fallocate(int fd, int64_t offset, int64_t length, bool keep_size);
+// fstat (path null) or stat/lstat of `path`, in system-call convention: 0, or -1 with errno set.
+long platform_stat(int fd, const char* path, bool no_follow, StatResult* out);
 
 }  // namespace corio

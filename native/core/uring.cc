@@ -619,24 +619,6 @@ bool may_skip_fifo_wait(int32_t flags) {
   return (flags & O_ACCMODE) == O_RDONLY && !(flags & (O_NONBLOCK | O_PATH | O_CREAT | O_TRUNC | __O_TMPFILE));
 }
 
-void fill_from_statx(StatResult* out, const struct statx& x) {
-  auto ns = [](const struct statx_timestamp& t) { return int64_t(t.tv_sec) * 1000000000 + t.tv_nsec; };
-  // makedev() gives the same dev_t encoding glibc's fstat reports, so both backends agree on `dev`.
-  out->dev = int64_t(makedev(x.stx_dev_major, x.stx_dev_minor));
-  out->mode = x.stx_mode;
-  out->nlink = x.stx_nlink;
-  out->uid = x.stx_uid;
-  out->gid = x.stx_gid;
-  out->rdev = int64_t(makedev(x.stx_rdev_major, x.stx_rdev_minor));
-  out->blksize = x.stx_blksize;
-  out->ino = int64_t(x.stx_ino);
-  out->size = int64_t(x.stx_size);
-  out->blocks = int64_t(x.stx_blocks);
-  out->atime_ns = ns(x.stx_atime);
-  out->mtime_ns = ns(x.stx_mtime);
-  out->ctime_ns = ns(x.stx_ctime);
-  out->birthtime_ns = (x.stx_mask & STATX_BTIME) ? ns(x.stx_btime) : 0;
-}
 
 // Clears the next operations held on a descriptor, in order: one exclusive one, or a run of the same
 // sharing kind. Forgets the descriptor once nothing is running or waiting on it.
@@ -772,7 +754,7 @@ void UringBackend::handle_cqe(uint64_t user_data, int32_t res) {
       return;
     }
   } else if ((op == OpCode::kFstat || op == OpCode::kStat) && res == 0) {
-    fill_from_statx(s.op.sub.stat, s.stx);
+    fill_stat_from_statx(s.op.sub.stat, s.stx);
   }
   finish(index, res);
 }
