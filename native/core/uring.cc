@@ -153,6 +153,13 @@ class UringBackend final : public Backend {
         helper_threads_(helper_threads) {
     sq_tail_ = *ring_->sq_tail;
     arm_wake();
+    // The helper's eventfd is made now, with the ring, though its threads start only with the first readdir.
+    // Made lazily, its descriptor number could be one the program had closed just before — and code that
+    // still holds that stale number (a double close, as the binding fuzzer does) would then close corio's
+    // eventfd, silently losing the helper's completions (seen: readdirs that never completed until
+    // cancelled). Descriptors made at construction can never carry a number handed out earlier and closed.
+    helper_fd_ = ::eventfd(0, EFD_CLOEXEC);  // blocking, like wake_fd_ (see arm_wake())
+    if (helper_fd_ >= 0) arm_helper();
   }
 
   ~UringBackend() override;
@@ -220,9 +227,9 @@ class UringBackend final : public Backend {
   bool closing_ = false;
   uint32_t in_ring_ = 0;    // slots in State::kKernel
 
-  // readdir's helper (launch()): created on the first readdir. It signals helper_fd_, whose read sits
-  // armed in the ring like the wake read, so completions from the thread arrive through the same
-  // io_uring_enter the loop sleeps in.
+  // readdir's helper (launch()): its threads start on the first readdir. They signal helper_fd_ (made with
+  // the ring), whose read sits armed in the ring like the wake read, so completions from the thread arrive
+  // through the same io_uring_enter the loop sleeps in.
   uint32_t helper_threads_;
   std::unique_ptr<WorkerPool> helper_;
   int helper_fd_ = -1;
@@ -434,7 +441,7 @@ void UringBackend::run_inline(uint32_t index) {
 void UringBackend::start_helper(uint32_t index) {
   Slot& s = slots_[index];
   if (!helper_ && !helper_failed_) {
-    int efd = ::eventfd(0, EFD_CLOEXEC);  // blocking, like wake_fd_ (see arm_wake())
+    int efd = helper_fd_;  // made with the ring (see the constructor)
     if (efd >= 0) {
       try {
         helper_ = std::make_unique<WorkerPool>(
@@ -445,10 +452,7 @@ void UringBackend::start_helper(uint32_t index) {
               while (::write(efd, &one, sizeof one) < 0 && errno == EINTR) {
               }
             });
-        helper_fd_ = efd;
-        arm_helper();
       } catch (const std::exception&) {  // std::system_error (no thread) or std::bad_alloc
-        ::close(efd);
       }
     }
     helper_failed_ = !helper_;
@@ -675,7 +679,7 @@ void UringBackend::handle_cqe(uint64_t user_data, int32_t res) {
   if (user_data == kHelperData) {
     helper_armed_ = false;
     if (closing_) return;  // the destructor takes what the helper finished itself
-    take_helper();
+    if (helper_) take_helper();  // the read is armed before the threads exist: a stray write may end it
     arm_helper();
     return;
   }
