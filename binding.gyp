@@ -16,33 +16,33 @@
       "conditions": [
         ["OS=='linux'", {
           "sources": [
-            "native/core/posix_ops.cc",
-            "native/core/posix_linux.cc",
-            "native/core/select_linux.cc",
-            "native/core/uring.cc",
-            "native/core/uring_setup.cc",
-            "native/core/epoll.cc",
+            "native/core/posix/ops.cc",
+            "native/core/linux/posix.cc",
+            "native/core/linux/select.cc",
+            "native/core/linux/uring.cc",
+            "native/core/linux/uring_setup.cc",
+            "native/core/linux/epoll.cc",
             "native/core/pool.cc",
-            "native/core/pool_posix.cc"
+            "native/core/posix/pool_os.cc"
           ]
         }],
         ["OS=='mac'", {
           "sources": [
-            "native/core/posix_ops.cc",
-            "native/core/posix_mac.cc",
-            "native/core/select_mac.cc",
-            "native/core/kqueue.cc",
+            "native/core/posix/ops.cc",
+            "native/core/mac/posix.cc",
+            "native/core/mac/select.cc",
+            "native/core/mac/kqueue.cc",
             "native/core/pool.cc",
-            "native/core/pool_posix.cc"
+            "native/core/posix/pool_os.cc"
           ]
         }],
         ["OS=='win'", {
           "sources": [
-            "native/core/select_win.cc",
-            "native/core/iocp.cc",
-            "native/core/win_fd.cc",
-            "native/core/win_ops.cc",
-            "native/core/win_pool.cc",
+            "native/core/win/select.cc",
+            "native/core/win/iocp.cc",
+            "native/core/win/fd.cc",
+            "native/core/win/ops.cc",
+            "native/core/win/pool_os.cc",
             "native/core/pool.cc"
           ],
           "defines": ["_WIN32_WINNT=0x0602", "WINVER=0x0602", "WIN32_LEAN_AND_MEAN", "NOMINMAX"]

@@ -1,17 +1,17 @@
 // run(): the entry point. It owns the thread until the main coroutine finishes — corio's loop is a real
 // blocking loop, not a guest in Node's — so Node's own timers and promises do not advance inside run().
-import { CorioError, describeValue } from './errors.js';
-import { type Driver, NativeDriver } from './driver.js';
-import type { Operation } from './instruction.js';
-import { toCoroutine, type Main } from './main.js';
-import { setIoTableSource } from './io.js';
-import { Loop, type DebugOptions, type FileDefaults } from './loop.js';
-import { currentLoop, hasActiveLoop, setActiveLoop } from './context.js';
-import { binding, type NativeBackendOptions, type NativeStats } from './native.js';
-import type { Task } from './task.js';
-import type { Timer } from './timers.js';
-import { suspend } from './instruction.js';
-import { VirtualDriver } from './virtual.js';
+import { CorioError, describeValue } from './core/errors.js';
+import { type Driver, NativeDriver } from './drivers/driver.js';
+import type { Operation } from './core/instruction.js';
+import { toCoroutine, type Main } from './core/main.js';
+import { setIoTableSource } from './core/io.js';
+import { Loop, type DebugOptions, type FileDefaults } from './core/loop.js';
+import { currentLoop, hasActiveLoop, setActiveLoop } from './core/context.js';
+import { binding, type NativeBackendOptions, type NativeStats } from './drivers/native.js';
+import type { Task } from './core/task.js';
+import type { Timer } from './core/timers.js';
+import { suspend } from './core/instruction.js';
+import { VirtualDriver } from './drivers/virtual.js';
 
 export type BackendKind = 'auto' | 'uring' | 'epoll' | (string & {});
 

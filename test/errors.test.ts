@@ -5,7 +5,7 @@ import { constants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { systemError } from '../src/index.js';
-import { lookupErrno } from '../src/errors.js';
+import { lookupErrno } from '../src/core/errors.js';
 import { caught } from './helpers.js';
 
 describe('system errors', () => {

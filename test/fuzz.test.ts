@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { backendMatrix, backendTitle, scratch } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const native = join(root, 'dist', 'src', 'native.js');
+const native = join(root, 'dist', 'src', 'drivers', 'native.js');
 const iterations = Number(process.env.CORIO_FUZZ_ITERATIONS ?? 5000);
 const seed = process.env.CORIO_FUZZ_SEED !== undefined ? Number(process.env.CORIO_FUZZ_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 console.log(`[corio fuzz] ${iterations} iterations per backend, seed ${seed} (CORIO_FUZZ_SEED=${seed} CORIO_FUZZ_ITERATIONS=${iterations} to repeat)`);

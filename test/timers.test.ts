@@ -1,6 +1,6 @@
 // TimerHeap: ordering by deadline then insertion, lazy cancellation, and compaction.
 import { describe, expect, it } from 'vitest';
-import { TimerHeap, type Timer } from '../src/timers.js';
+import { TimerHeap, type Timer } from '../src/core/timers.js';
 
 function timer(heap: TimerHeap, deadline: number, log: number[], id: number): Timer {
   const t: Timer = { deadline, seq: heap.nextSeq(), cancelled: false, fire: () => log.push(id) };

@@ -51,7 +51,7 @@
 namespace corio {
 
 // The interrupt (a signal on POSIX, an APC plus CancelSynchronousIo on Windows) is the one thing here
-// with no portable spelling: it lives behind pool_os.h, one file per platform (pool_posix.cc, win_pool.cc).
+// with no portable spelling: it lives behind pool_os.h, one file per platform (posix/pool_os.cc, win/pool_os.cc).
 int WorkerPool::interrupt_signal() { return pool_os::interrupt_id(); }
 const char* WorkerPool::interrupt_signal_status() { return pool_os::interrupt_status(); }
 

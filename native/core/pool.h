@@ -34,7 +34,7 @@ class WorkerPool {
   // `cancelled` turns true when the owner cancels the operation while it runs; the pool then interrupts
   // the thread, and the runner should stop soon after (run_blocking(sub, &cancelled) does). A runner that
   // ignores it simply finishes and reports what it did. Production code passes run_blocking
-  // (posix_ops.h); tests inject runners that block or record.
+  // (posix/ops.h); tests inject runners that block or record.
   using Runner = std::function<int32_t(const Submission&, const std::atomic<bool>& cancelled)>;
 
   struct Counters {

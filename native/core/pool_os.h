@@ -1,7 +1,7 @@
 // The worker pool's only platform hook: how a worker blocked in a system call is interrupted when its
 // operation is cancelled. pool.cc is portable C++; one file per platform implements this page, chosen by
-// the build's file list: pool_posix.cc (a signal without SA_RESTART, so the call returns EINTR) and
-// win_pool.cc (an APC plus CancelSynchronousIo, so an alertable wait or a synchronous call returns).
+// the build's file list: posix/pool_os.cc (a signal without SA_RESTART, so the call returns EINTR) and
+// win/pool_os.cc (an APC plus CancelSynchronousIo, so an alertable wait or a synchronous call returns).
 //
 // Threads: interrupt_id()/interrupt_status() from any thread; spawn_workers() on the pool's creator;
 // worker_started()/worker_exiting() on each worker; interrupt() on the owner, under the pool's lock.

@@ -29,8 +29,7 @@ flags=(-std=c++20 -O1 -g -Wall -Wextra -Werror=return-type -D_WIN32_WINNT=0x0602
 # Sources: the portable core, the Windows backend, and the same behavioural cases as on Linux. Platform
 # choice is by file list: the Linux-only test files (io_uring, the pool's signal cases) stay out, and so
 # does path_cases.cc until its POSIX helpers go through shim.h (it calls mkdir/symlink/lstat/... directly).
-core=("$root"/native/core/backend.cc "$root"/native/core/pool.cc "$root"/native/core/win_*.cc
-      "$root"/native/core/iocp*.cc "$root"/native/core/select_win.cc)
+core=("$root"/native/core/backend.cc "$root"/native/core/pool.cc "$root"/native/core/win/*.cc)
 tests=("$here"/main.cc "$here"/shim_win.cc "$here"/core_cases.cc "$here"/stream_cases.cc)
 "$cxx" "${flags[@]}" -o "$out" "${core[@]}" "${tests[@]}"
 

@@ -12,16 +12,16 @@ if [[ "${SANITIZE:-0}" == 1 ]]; then
   flags+=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   out="$root/build/core-test-asan"
 fi
-# Sources: the portable core, the Linux backends, every test file. Platform choice is by file list, not #ifdef.
-core=("$root"/native/core/backend.cc "$root"/native/core/posix_ops.cc "$root"/native/core/posix_linux.cc "$root"/native/core/select_linux.cc
-      "$root"/native/core/uring*.cc "$root"/native/core/epoll*.cc "$root"/native/core/pool*.cc)
+# Sources: the portable core, the POSIX and Linux folders, every test file. Platform choice is by file list, not #ifdef.
+core=("$root"/native/core/backend.cc "$root"/native/core/pool.cc "$root"/native/core/posix/*.cc
+      "$root"/native/core/linux/*.cc)
 tests=("$here"/*.cc)
 cxx=g++
 if [[ "$(uname -s)" == Darwin ]]; then
   # macOS (not run here): kqueue + the pool; the Linux-only test files (io_uring, the pool's signal cases,
   # which run under the epoll entry) stay out. Untested: see README "Platforms".
-  core=("$root"/native/core/backend.cc "$root"/native/core/posix_ops.cc "$root"/native/core/posix_mac.cc
-        "$root"/native/core/select_mac.cc "$root"/native/core/kqueue*.cc "$root"/native/core/pool*.cc)
+  core=("$root"/native/core/backend.cc "$root"/native/core/pool.cc "$root"/native/core/posix/*.cc
+        "$root"/native/core/mac/*.cc)
   tests=("$here"/main.cc "$here"/shim_posix.cc "$here"/*_cases.cc)
   cxx=c++
 fi

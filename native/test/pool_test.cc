@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "../core/pool.h"
-#include "../core/posix_ops.h"
+#include "../core/posix/ops.h"
 #include "harness.h"
 
 using namespace corio;

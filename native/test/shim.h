@@ -1,7 +1,7 @@
 // The few things the core cases do to the OS directly — to check a backend's work against plain system
 // calls, and to make pipes and FIFOs for the cancellation cases — behind one interface, one file per
 // platform: shim_posix.cc (Linux, macOS) and shim_win.cc (Windows, where descriptors come from corio's
-// handle table, win_fd.h, so the backend under test can use them). The cases themselves carry no
+// handle table, win/fd.h, so the backend under test can use them). The cases themselves carry no
 // platform #ifdef; a case that needs what a platform lacks asks the shim and SKIPs with its reason.
 //
 // Every function throws corio::test::Failure when the OS refuses, with the call and the reason.

@@ -1,6 +1,6 @@
-// shim.h on Windows: Win32 calls made directly, not through corio's win_ops.cc, so the cases check the
+// shim.h on Windows: Win32 calls made directly, not through corio's win/ops.cc, so the cases check the
 // backend against the OS rather than against itself. Descriptors the backend must accept are registered
-// in corio's handle table (win_fd.h) — the one place the shim uses corio's code, because that table is
+// in corio's handle table (win/fd.h) — the one place the shim uses corio's code, because that table is
 // what a descriptor number means on Windows.
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
@@ -13,7 +13,7 @@
 #include <cerrno>
 #include <string>
 
-#include "../core/win_fd.h"
+#include "../core/win/fd.h"
 #include "harness.h"
 #include "shim.h"
 

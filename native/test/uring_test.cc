@@ -23,8 +23,8 @@
 #include <thread>
 #include <vector>
 
-#include "../core/linux.h"
-#include "../core/uring.h"
+#include "../core/linux/backends.h"
+#include "../core/linux/uring.h"
 #include "harness.h"
 
 namespace {

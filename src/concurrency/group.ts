@@ -1,0 +1,299 @@
+// Task groups (trio's nursery, asyncio's TaskGroup): children spawned in a group finish before the group
+// returns. The rules, each with the case it decides:
+//
+//  - A child fails → the group cancels the body and every other child, waits for all of them, and throws
+//    TaskGroupError holding the failures. Cancellations are not failures and are never in that list:
+//        taskGroup(g => { g.spawn(sleepForever); g.spawn(fail); ... })   → TaskGroupError([fail's error])
+//  - The body throws → same: children are cancelled and awaited, the body's error is among the failures.
+//  - The group's task is cancelled from outside while the group runs → children are cancelled, the group
+//    waits for them (their finally blocks run), then the CancelledError propagates. If children also failed,
+//    the TaskGroupError is thrown and the outside cancellation is re-armed so it lands at the task's next
+//    suspension: neither is lost.
+//  - Errors of children are observed by the group, so they are never reported again as unobserved by run().
+import { currentLoop } from '../core/context.js';
+import { CancelledError, describeError } from '../core/errors.js';
+import { suspend, type Instruction, type Operation, type Waiter } from '../core/instruction.js';
+import { type Main, toCoroutine } from '../core/main.js';
+import { CancelScope } from '../core/scope.js';
+import { currentTask, type Task } from '../core/task.js';
+import { toOperation, type Body } from '../core/body.js';
+
+/** The failures of a task group (or of all() with several failures), in the order they happened. */
+export class TaskGroupError extends AggregateError {
+  readonly code = 'ERR_CORIO_TASK_GROUP';
+  constructor(errors: unknown[]) {
+    super(errors, `${errors.length} task(s) in the group failed: ${errors.map(describeError).join('; ')}`);
+    this.name = 'TaskGroupError';
+  }
+}
+
+export class TaskGroup {
+  private readonly running = new Set<Task<unknown>>();
+  private readonly failures: unknown[] = [];
+  private drained: Waiter<void> | null = null;
+  private closed = false;
+
+  /** @internal created by taskGroup() */
+  constructor(private readonly scope: CancelScope) {}
+
+  /** Starts a child task in the group. It is cancelled if the group is, and the group waits for it. */
+  spawn<T>(main: Main<T>, options: { name?: string } = {}): Task<T> {
+    if (this.closed) throw new Error('This task group has finished: spawn in a group that is still running');
+    const task = currentLoop().spawn(toCoroutine(main, 'spawn'), options.name);
+    this.running.add(task);
+    task.addJoiner({
+      name: `group of '${task.name}'`,
+      resume: () => this.childDone(task, undefined),
+      fail: (error) => this.childDone(task, error),
+    });
+    if (this.scope.cancelled) task.cancel();  // a group that is being cancelled starts nothing new
+    return task;
+  }
+
+  /** Cancels the body and every child. The group then ends without error (unless something failed). */
+  cancel(): void {
+    this.scope.cancel('task group cancelled');
+    for (const t of this.running) t.cancel();
+  }
+
+  get size(): number {
+    return this.running.size;
+  }
+
+  private childDone(task: Task<unknown>, error: unknown): void {
+    this.running.delete(task);
+    task.observed = true;
+    if (error !== undefined && !(error instanceof CancelledError)) {
+      this.failures.push(error);
+      this.scope.cancel(`task group: child '${task.name}' failed`);
+      for (const t of this.running) t.cancel(`Task '${t.name}' was cancelled because its sibling '${task.name}' failed`);
+    }
+    if (this.running.size === 0 && this.drained !== null) {
+      const waiter = this.drained;
+      this.drained = null;
+      waiter.resume(undefined);
+    }
+  }
+
+  /** @internal */
+  *finish<T>(bodyValue: T, bodyError: unknown, outside: CancelledError | undefined): Generator<Instruction<unknown>, T, unknown> {
+    if (bodyError !== undefined) {
+      this.failures.unshift(bodyError);
+      for (const t of this.running) t.cancel(`Task '${t.name}' was cancelled because the group's body failed`);
+    }
+    if (outside !== undefined) for (const t of this.running) t.cancel();
+    while (this.running.size > 0) {
+      try {
+        yield* suspend<void>(`task group: ${this.running.size} child task(s)`, (waiter) => {
+          this.drained = waiter;
+          return () => {
+            this.drained = null;
+          };
+        });
+      } catch (error) {
+        if (!(error instanceof CancelledError)) throw error;
+        outside ??= error;  // cancelled while waiting: cancel the children and keep waiting for them
+        for (const t of this.running) t.cancel();
+      }
+    }
+    this.closed = true;
+    if (this.failures.length > 0) {
+      if (outside?.scope instanceof CancelScope) outside.scope.delivered = false;  // re-arm: see header
+      throw new TaskGroupError(this.failures);
+    }
+    if (outside !== undefined) throw outside;
+    return bodyValue;
+  }
+}
+
+/**
+ * Runs `body` with a task group: `yield* taskGroup(function* (g) { g.spawn(a); g.spawn(b); })`.
+ * Returns the body's value once every child has finished.
+ */
+export function taskGroup<T>(body: (group: TaskGroup) => Operation<T>): Operation<T> {
+  if (typeof body !== 'function') throw new TypeError('taskGroup() needs a generator function taking the group');
+  return {
+    *[Symbol.iterator]() {
+      const task = currentTask();
+      const scope = new CancelScope(task, false, 'task group');
+      const group = new TaskGroup(scope);
+      task.enterScope(scope);
+      let value: T | undefined;
+      let bodyError: unknown;
+      let outside: CancelledError | undefined;
+      try {
+        value = yield* toOperation(() => body(group), 'taskGroup');
+      } catch (error) {
+        if (error instanceof CancelledError) {
+          if (error.scope !== scope) outside = error;  // our own scope's cancellation is the group's business
+        } else {
+          bodyError = error ?? new Error('task group body threw undefined');
+        }
+      } finally {
+        task.exitScope(scope);
+      }
+      return yield* group.finish(value as T, bodyError, outside);
+    },
+  };
+}
+
+export type Settled<T> = { status: 'fulfilled'; value: T } | { status: 'rejected'; reason: unknown };
+
+/**
+ * Runs every operation concurrently and returns their values in order. Fails fast: the first failure
+ * cancels the others, waits for them, and is thrown itself (a TaskGroupError if several failed at once).
+ */
+export function all<T>(bodies: readonly Body<T>[]): Operation<T[]> {
+  return {
+    *[Symbol.iterator]() {
+      const results: T[] = new Array(bodies.length);
+      try {
+        yield* taskGroup(function* (g) {
+          bodies.forEach((b, i) => {
+            const op = toOperation(b, 'all');
+            g.spawn(function* () {
+              const v = yield* op;
+              results[i] = v;
+            });
+          });
+        });
+      } catch (error) {
+        if (error instanceof TaskGroupError && error.errors.length === 1) throw error.errors[0];
+        throw error;
+      }
+      return results;
+    },
+  };
+}
+
+/** Runs every operation concurrently and reports each outcome; nothing is cancelled. */
+export function allSettled<T>(bodies: readonly Body<T>[]): Operation<Settled<T>[]> {
+  return {
+    *[Symbol.iterator]() {
+      const results: Settled<T>[] = new Array(bodies.length);
+      yield* taskGroup(function* (g) {
+        bodies.forEach((b, i) => {
+          const op = toOperation(b, 'allSettled');
+          g.spawn(function* () {
+            try {
+              const value = yield* op;
+              results[i] = { status: 'fulfilled', value };
+            } catch (reason) {
+              if (reason instanceof CancelledError && reason.scope !== undefined && isOwnCancel(reason)) throw reason;
+              results[i] = { status: 'rejected', reason };
+            }
+          });
+        });
+      });
+      return results;
+    },
+  };
+}
+
+function isOwnCancel(error: CancelledError): boolean {
+  // A child's own root scope being cancelled means the group is tearing down: let it end as cancelled.
+  return error.scope instanceof CancelScope && error.scope.owner.scopes[0] === error.scope;
+}
+
+/**
+ * The first operation to finish decides: its value is returned or its error thrown. The others are
+ * cancelled and awaited before race() returns.
+ */
+export function race<T>(bodies: readonly Body<T>[]): Operation<T> {
+  return firstOf('race', bodies, false);
+}
+
+/**
+ * The first operation to succeed gives the value; failures are ignored unless every operation fails (then
+ * an AggregateError of all of them). The others are cancelled and awaited.
+ */
+export function first<T>(bodies: readonly Body<T>[]): Operation<T> {
+  return firstOf('first', bodies, true);
+}
+
+function firstOf<T>(caller: string, bodies: readonly Body<T>[], skipFailures: boolean): Operation<T> {
+  return {
+    *[Symbol.iterator]() {
+      if (bodies.length === 0) throw new RangeError(`${caller}() needs at least one operation`);
+      let winner: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
+      const failures: unknown[] = new Array(bodies.length);
+      let failed = 0;
+      yield* taskGroup(function* (g) {
+        bodies.forEach((b, i) => {
+          const op = toOperation(b, caller);
+          g.spawn(function* () {
+            try {
+              const value = yield* op;
+              if (winner === undefined) {
+                winner = { ok: true, value };
+                g.cancel();
+              }
+            } catch (error) {
+              if (error instanceof CancelledError && winner !== undefined) return;  // a loser, cancelled
+              if (skipFailures) {
+                failures[i] = error;
+                failed++;
+                if (failed === bodies.length) winner = { ok: false, error: new AggregateError(failures, `${caller}(): every operation failed`) };
+              } else if (winner === undefined) {
+                winner = { ok: false, error };
+                g.cancel();
+              }
+            }
+          });
+        });
+      });
+      if (winner === undefined) throw new CancelledError(`${caller}() was cancelled`);
+      if (winner.ok) return winner.value;
+      throw winner.error;
+    },
+  };
+}
+
+/**
+ * Starts every operation and yields operations that resolve to their results in completion order:
+ *
+ *     for (const next of asCompleted(ops)) { const value = yield* next; … }
+ *
+ * Leaving the loop early cancels the operations still running (without waiting for them); use it inside a
+ * taskGroup or withTimeout when they must be awaited.
+ */
+export function* asCompleted<T>(bodies: readonly Body<T>[]): Generator<Operation<T>, void, unknown> {
+  const loop = currentLoop();
+  const done: Task<T>[] = [];
+  let waiting: Waiter<Task<T>> | null = null;
+  const tasks = bodies.map((b, i) => {
+    const op = toOperation(b, 'asCompleted');
+    const task = loop.spawn(op[Symbol.iterator](), `asCompleted[${i}]`);
+    const onDone = () => {
+      if (waiting !== null) {
+        const w = waiting;
+        waiting = null;
+        w.resume(task);
+      } else done.push(task);
+    };
+    task.addJoiner({ name: 'asCompleted', resume: onDone, fail: onDone });
+    return task;
+  });
+  let delivered = 0;
+  try {
+    while (delivered < tasks.length) {
+      delivered++;
+      yield {
+        *[Symbol.iterator]() {
+          const task =
+            done.length > 0
+              ? done.shift()!
+              : yield* suspend<Task<T>>('asCompleted: next result', (w) => {
+                  waiting = w;
+                  return () => {
+                    waiting = null;
+                  };
+                });
+          return task.result();
+        },
+      };
+    }
+  } finally {
+    for (const t of tasks) if (!t.done) t.cancel();
+  }
+}

@@ -1,0 +1,206 @@
+// File operations in flight: the table that maps native tokens to the requests waiting on them.
+//
+// Tokens are dense small integers reused from a free list, so the table is an array, not a Map, and a
+// completion costs one array read. A request whose task was cancelled stays in the table — and its buffer
+// stays referenced — until the kernel's completion arrives (DESIGN.md, Cancellation); only then is the token
+// reused. An open() that succeeds after its task gave up would leak a descriptor, so it is closed here.
+import type { NativeBackend } from '../drivers/native.js';
+import { Interrupted, systemError } from './errors.js';
+import { Instruction, type Waiter } from './instruction.js';
+
+export const Op = {
+  open: 0,
+  close: 1,
+  read: 2,
+  write: 3,
+  readv: 4,
+  writev: 5,
+  fsync: 6,
+  fdatasync: 7,
+  ftruncate: 8,
+  fstat: 9,
+  unlink: 10,
+  rename: 11,
+  mkdir: 12,
+  rmdir: 13,
+  stat: 14,
+  fallocate: 15,
+  readdir: 16,
+} as const;
+export type OpCode = (typeof Op)[keyof typeof Op];
+const opNames = Object.keys(Op) as (keyof typeof Op)[];
+/** The syscall names node:fs puts in errors, where they differ from the opcode's name. */
+function syscallOf(request: IoRequest): string {
+  if (request.op === Op.stat && request.args.noFollow) return 'lstat';
+  if (request.op === Op.readdir) return 'scandir';
+  return opNames[request.op];
+}
+
+/** Position value meaning "at the descriptor's current position" (Node's `position: null`). */
+export const CURRENT_POSITION = -1;
+
+export interface IoArgs {
+  fd?: number;
+  path?: string;
+  flags?: number;
+  mode?: number;
+  buffer?: ArrayBufferView;
+  buffers?: readonly ArrayBufferView[];
+  offset?: number;
+  length?: number;
+  position?: number;
+  stat?: BigInt64Array;
+  /** rename's target */
+  path2?: string;
+  /** stat: lstat semantics */
+  noFollow?: boolean;
+  /** fallocate: reserve without growing the size */
+  keepSize?: boolean;
+}
+
+/** Something that tracks its requests in flight (a FileHandle waits for them before it closes). */
+export interface IoOwner {
+  submitted(): void;
+  settled(): void;
+}
+
+/** Supplies the running loop's I/O table to requests when a task starts them. */
+export type IoTableSource = () => IoTable;
+let source: IoTableSource | null = null;
+export function setIoTableSource(s: IoTableSource | null): void {
+  source = s;
+}
+
+/** One file operation: an Instruction whose result is the native result (bytes or descriptor). */
+export class IoRequest extends Instruction<number> {
+  token = -1;
+  waiter: Waiter<number> | null = null;
+  /** Its task was cancelled and the kernel (or pool) was asked to stop it. */
+  interrupted = false;
+
+  constructor(
+    readonly op: OpCode,
+    readonly args: IoArgs,
+    readonly owner: IoOwner | null = null,
+  ) {
+    super();
+  }
+
+  start(waiter: Waiter<number>): void {
+    if (source === null) {
+      waiter.fail(new Error('corio: no loop is running'));
+      return;
+    }
+    try {
+      source().submit(this, waiter);
+    } catch (error) {
+      waiter.fail(error);  // argument errors from the binding surface in the task, typed
+    }
+  }
+
+  /**
+   * The task was cancelled: ask the backend to stop the operation (IORING_OP_ASYNC_CANCEL, or the pool
+   * dequeues or interrupts it) and keep the task waiting for the completion, which says what really happened
+   * — a write that had already moved bytes reports them. The buffer stays referenced until then.
+   */
+  override interrupt(): boolean {
+    if (this.token < 0) return true;  // never reached the backend
+    this.interrupted = true;
+    source?.().cancel(this);
+    return false;
+  }
+
+  /** Bytes this request asked to move (for telling a complete transfer from an interrupted one). */
+  requestedBytes(): number {
+    const a = this.args;
+    if (a.buffers !== undefined) return a.buffers.reduce((n, b) => n + b.byteLength, 0);
+    return a.length ?? 0;
+  }
+
+  describe(): string {
+    const { fd, path, path2 } = this.args;
+    const target = path2 !== undefined ? `'${path}' -> '${path2}'` : path !== undefined ? `'${path}'` : `fd ${fd}`;
+    return `${opNames[this.op]}(${target})`;
+  }
+}
+
+export class IoTable {
+  private requests: (IoRequest | undefined)[] = [];
+  private freeTokens: number[] = [];
+  inFlight = 0;
+
+  constructor(private readonly native: NativeBackend) {}
+
+  submit(request: IoRequest, waiter: Waiter<number> | null): void {
+    const free = this.freeTokens;
+    const reused = free.length > 0;
+    const token = reused ? free[free.length - 1] : this.requests.length;
+    const a = request.args;
+    const n = this.native;
+    const pos = a.position ?? CURRENT_POSITION;
+    // One crossing into native code per operation (DESIGN.md, Crossing cost).
+    switch (request.op) {
+      case Op.open: n.open(token, a.path!, a.flags!, a.mode!); break;
+      case Op.close: n.close(token, a.fd!); break;
+      case Op.read: n.read(token, a.fd!, a.buffer!, a.offset!, a.length!, pos); break;
+      case Op.write: n.write(token, a.fd!, a.buffer!, a.offset!, a.length!, pos); break;
+      case Op.readv: n.readv(token, a.fd!, a.buffers!, pos); break;
+      case Op.writev: n.writev(token, a.fd!, a.buffers!, pos); break;
+      case Op.fsync: n.fsync(token, a.fd!); break;
+      case Op.fdatasync: n.fdatasync(token, a.fd!); break;
+      case Op.ftruncate: n.ftruncate(token, a.fd!, a.length!); break;
+      case Op.fstat: n.fstat(token, a.fd!, a.stat!); break;
+      case Op.unlink: n.unlink(token, a.path!); break;
+      case Op.rename: n.rename(token, a.path!, a.path2!); break;
+      case Op.mkdir: n.mkdir(token, a.path!, a.mode!); break;
+      case Op.rmdir: n.rmdir(token, a.path!); break;
+      case Op.stat: n.stat(token, a.path!, a.stat!, a.noFollow === true); break;
+      case Op.fallocate: n.fallocate(token, a.fd!, a.offset!, a.length!, a.keepSize === true); break;
+      case Op.readdir: n.readdir(token, a.path!, a.buffer!, a.offset!, a.length!); break;
+    }
+    // Only after the binding accepted it: a thrown argument error leaves the token free.
+    if (reused) free.pop();
+    this.requests[token] = request;
+    request.token = token;
+    request.waiter = waiter;
+    this.inFlight++;
+    request.owner?.submitted();
+  }
+
+  cancel(request: IoRequest): void {
+    if (request.token >= 0 && this.requests[request.token] === request) this.native.cancel(request.token);
+  }
+
+  /** Delivers one completion from the driver's array. */
+  complete(token: number, result: number): void {
+    const request = this.requests[token];
+    if (request === undefined) throw new Error(`corio: completion for unknown token ${token}`);
+    this.requests[token] = undefined;
+    this.freeTokens.push(token);
+    this.inFlight--;
+    request.token = -1;
+    request.owner?.settled();
+    const waiter = request.waiter;
+    request.waiter = null;
+    if (waiter === null) {
+      if (request.op === Op.open && result >= 0) {
+        this.submit(new IoRequest(Op.close, { fd: result }), null);  // nobody will ever close it otherwise
+      }
+      return;
+    }
+    if (request.interrupted) {
+      // -ECANCELED (125) or -EINTR (4): it stopped. A write cut short moved `result` bytes: say so.
+      const stopped = result === -125 || result === -4;
+      const isWrite = request.op === Op.write || request.op === Op.writev;
+      if (stopped) return waiter.fail(new Interrupted(0));
+      if (isWrite && result >= 0 && result < request.requestedBytes()) return waiter.fail(new Interrupted(result));
+    }
+    if (result < 0) waiter.fail(systemError(-result, syscallOf(request), request.args.path, request.args.path2));
+    else waiter.resume(result);
+  }
+
+  /** Requests still in flight, for dumps and leak checks. */
+  describeInFlight(): string[] {
+    return this.requests.filter((r): r is IoRequest => r !== undefined).map((r) => r.describe());
+  }
+}

@@ -1,0 +1,90 @@
+// The typed face of the addon: the only module that touches the binding (DESIGN.md). It loads the addon once
+// through node-gyp-build (a local build in build/Release, else a prebuild for this platform), and declares
+// exactly what native/addon.cc exports so nothing typed `any` crosses into the rest of corio.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Options the native backend accepts; see BackendOptions in native/core/backend.h. */
+export interface NativeBackendOptions {
+  queueDepth?: number;
+  maxInFlight?: number;
+  poolThreads?: number;
+  /** Test-only: make the io_uring probe fail as if setup returned this errno. */
+  forceUringErrno?: number;
+}
+
+export interface NativeStats {
+  submitted: number;
+  completed: number;
+  enters: number;
+  inlineOps: number;
+  workerOps: number;
+  cancelRequests: number;
+  inFlight: number;
+  queued: number;
+}
+
+/**
+ * One backend instance (io_uring ring, or epoll + pool). Every submission takes a token the caller chose; the
+ * result arrives through wait() as a (token, result) pair in the completions array, result = -errno on failure.
+ * `position` -1 means the file's current position (its end for O_APPEND).
+ */
+export interface NativeBackend {
+  readonly name: string;
+  readonly reason: string;
+  open(token: number, path: string, flags: number, mode: number): void;
+  close(token: number, fd: number): void;
+  read(token: number, fd: number, buffer: ArrayBufferView, offset: number, length: number, position: number): void;
+  write(token: number, fd: number, buffer: ArrayBufferView, offset: number, length: number, position: number): void;
+  readv(token: number, fd: number, buffers: readonly ArrayBufferView[], position: number): void;
+  writev(token: number, fd: number, buffers: readonly ArrayBufferView[], position: number): void;
+  fsync(token: number, fd: number): void;
+  fdatasync(token: number, fd: number): void;
+  ftruncate(token: number, fd: number, length: number): void;
+  fstat(token: number, fd: number, out: BigInt64Array): void;
+  unlink(token: number, path: string): void;
+  rename(token: number, from: string, to: string): void;
+  mkdir(token: number, path: string, mode: number): void;
+  rmdir(token: number, path: string): void;
+  stat(token: number, path: string, out: BigInt64Array, noFollow: boolean): void;
+  fallocate(token: number, fd: number, offset: number, length: number, keepSize: boolean): void;
+  /** Entries packed as [uint8 type][name][NUL]…; -ENOBUFS when they do not fit (retry larger). */
+  readdir(token: number, path: string, buffer: ArrayBufferView, offset: number, length: number): void;
+  cancel(token: number): boolean;
+  wait(timeoutMs: number): number;
+  wake(): void;
+  stats(): NativeStats;
+  destroy(): void;
+}
+
+interface Binding {
+  NativeBackend: new (kind: string, completions: Int32Array, options?: NativeBackendOptions) => NativeBackend;
+  compiledBackends: string[];
+  statFields: number;
+  /** CPU time of the calling thread in ms (-1 if the platform cannot say). */
+  threadCpuMs(): number;
+}
+
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const require = createRequire(import.meta.url);
+
+function load(): Binding {
+  const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
+  const binding = nodeGypBuild(findRoot()) as Binding;
+  if (typeof binding?.NativeBackend !== 'function') throw new Error('corio: the native addon did not load');
+  return binding;
+}
+
+// dist/src/native.js and src/native.ts (under vitest) sit at different depths; find the folder with binding.gyp.
+function findRoot(): string {
+  const fs = require('node:fs') as typeof import('node:fs');
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (fs.existsSync(join(dir, 'binding.gyp'))) return dir;
+    dir = dirname(dir);
+  }
+  return packageRoot;
+}
+
+export const binding: Binding = load();
