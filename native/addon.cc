@@ -524,6 +524,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (const char* const* k = corio::compiled_backends(); *k; k++) names.Set(i++, Napi::String::New(env, *k));
   exports.Set("compiledBackends", names);
   exports.Set("statFields", Napi::Number::New(env, double(corio::kStatFields)));
+  exports.Set("slowDrainRounds", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), double(corio::slow_drain_rounds()));
+  }));
   exports.Set("threadCpuMs", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), corio::thread_cpu_ms());
   }));

@@ -1,6 +1,8 @@
 // Portable pieces of the contract that every build shares.
 #include "backend.h"
 
+#include <atomic>
+
 namespace corio {
 
 const char* op_name(OpCode op) {
@@ -12,5 +14,12 @@ const char* op_name(OpCode op) {
   auto i = size_t(op);
   return i < size_t(OpCode::kCount) ? names[i] : "unknown";
 }
+
+namespace {
+std::atomic<uint64_t> g_slow_drain_rounds{0};
+}
+
+void note_slow_drain_round() { g_slow_drain_rounds.fetch_add(1, std::memory_order_relaxed); }
+uint64_t slow_drain_rounds() { return g_slow_drain_rounds.load(std::memory_order_relaxed); }
 
 }  // namespace corio

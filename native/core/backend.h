@@ -160,6 +160,13 @@ class Backend {
   virtual BackendStats stats() const = 0;
 };
 
+// Destructor drain rounds, process-wide, that ran out their timeout before everything in flight had
+// completed (contract 9). A drain that cancels correctly finishes in the first round; a round that times
+// out means a cancel was missed or an operation is stuck (a write blocked on a pipe), and the program's
+// exit was delayed by it. Kept outside any backend because it is read after the backend is gone.
+void note_slow_drain_round();
+uint64_t slow_drain_rounds();
+
 struct BackendOptions {
   uint32_t queue_depth = 256;       // io_uring SQ entries (the CQ is at least twice this, and holds max_in_flight)
   uint32_t max_in_flight = 1024;    // contract 7: counted from submit() until wait() hands the completion out

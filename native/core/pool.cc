@@ -353,6 +353,7 @@ void WorkerPool::shutdown() {
       return false;
     };
     while (!idle_cv_.wait_for(lock, std::chrono::milliseconds(kReinterruptMs), [&] { return !running(); })) {
+      note_slow_drain_round();
       for (size_t i = 0; i < worker_count_; i++) {
         const Job* job = workers_[i].job;
         if (job && job->cancelled.load() && !workers_[i].signal_unhandled.load()) interrupt_locked(i);

@@ -62,6 +62,11 @@ interface Binding {
   NativeBackend: new (kind: string, completions: Int32Array, options?: NativeBackendOptions) => NativeBackend;
   compiledBackends: string[];
   statFields: number;
+  /**
+   * Destructor drain rounds in this process that ran out their timeout before everything in flight had
+   * completed (native/core/backend.h). 0 after ordinary runs; each round delayed a backend's destroy().
+   */
+  slowDrainRounds(): number;
   /** CPU time of the calling thread in ms (-1 if the platform cannot say). */
   threadCpuMs(): number;
 }

@@ -133,7 +133,10 @@ class IocpBackend final : public Backend {
       OVERLAPPED_ENTRY entries[64];
       ULONG got = 0;
       if (!::GetQueuedCompletionStatusEx(port_, entries, 64, &got, 1000, FALSE)) {
-        if (::GetLastError() == WAIT_TIMEOUT) continue;
+        if (::GetLastError() == WAIT_TIMEOUT) {
+          note_slow_drain_round();
+          continue;
+        }
         break;  // the port itself failed: nothing more will arrive through it
       }
       for (ULONG i = 0; i < got; i++)
