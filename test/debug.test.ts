@@ -71,6 +71,8 @@ describe('debugging', () => {
     expect(dump).toContain("'helper-user' waiting on sleep(2000)");
     expect(dump).toContain('nestedHelper');
     expect(dump).toContain("'main' running");
+    // The frames shown are the user's: corio's own suspension machinery is trimmed from every stack.
+    expect(dump).not.toMatch(/[\\/]core[\\/](instruction|task|loop)\.[jt]s/);
   });
 
   it('CORIO_DEBUG=<ms> turns debug mode on from the environment', () => {

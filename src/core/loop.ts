@@ -212,7 +212,7 @@ function trimStack(stack: string): string {
   return stack
     .split('\n')
     .slice(1)
-    .filter((l) => !/[\\/](src|dist[\\/]src)[\\/](instruction|task|loop|run|io)\.[jt]s/.test(l))
+    .filter((l) => !/[\\/](src|dist[\\/]src)[\\/](core[\\/])?(instruction|task|loop|run|io)\.[jt]s/.test(l))
     .slice(0, 6)
     .join('\n');
 }
