@@ -1,7 +1,7 @@
 // corio's main demo: many files written concurrently by coroutine tasks, read back and verified byte for byte,
 // then the same work done with node:fs/promises in the same process for comparison.
 //
-//   npm run demo -- [--files 2000] [--size 16384] [--tasks 64] [--backend auto|uring|epoll] [--dir PATH]
+//   npm run demo -- [--files 2000] [--size 16384] [--tasks 64] [--backend auto|uring|epoll] [--dir PATH] [--help]
 //
 // One run of each is a demonstration, not a benchmark: the machine is shared and noisy. `npm run bench`
 // (the benchmark suite) interleaves systems over many runs and reports medians.
@@ -12,15 +12,45 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backend, open, readFile, run, spawn, type Operation } from '../src/index.js';
 
-const { values: args } = parseArgs({
-  options: {
-    files: { type: 'string', default: '2000' },
-    size: { type: 'string', default: '16384' },
-    tasks: { type: 'string', default: '64' },
-    backend: { type: 'string' },
-    dir: { type: 'string' },
-  },
-});
+const USAGE = `usage: npm run demo -- [options]      (or: node dist/examples/demo.js [options])
+
+Writes many files concurrently from corio tasks, reads them back and verifies every byte, then does the same
+with node:fs/promises in the same process and prints files per second for both.
+
+  --files N        how many files (default 2000)
+  --size BYTES     bytes per file (default 16384)
+  --tasks N        concurrent tasks (default 64)
+  --backend NAME   auto, uring or epoll (default: CORIO_BACKEND, else auto)
+  --dir PATH       where the scratch folder is made (default: the OS temp dir)
+  -h, --help       this text`;
+
+function parseDemoArgs(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        files: { type: 'string', default: '2000' },
+        size: { type: 'string', default: '16384' },
+        tasks: { type: 'string', default: '64' },
+        backend: { type: 'string' },
+        dir: { type: 'string' },
+      },
+    }).values;
+  } catch (error) {
+    // parseArgs throws TypeErrors with a code for unknown options or missing values: a usage error, not a crash.
+    console.error(`demo: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const args = parseDemoArgs(process.argv.slice(2));
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 function positive(name: string, text: string): number {
   const n = Number(text);
