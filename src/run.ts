@@ -12,11 +12,12 @@ import type { Task } from './core/task.js';
 import type { Timer } from './core/timers.js';
 import { suspend } from './core/instruction.js';
 import { VirtualDriver } from './drivers/virtual.js';
+import { requestedBackend } from './drivers/backends.js';
 
 export type BackendKind = 'auto' | 'uring' | 'epoll' | (string & {});
 
 export interface RunOptions {
-  /** Which backend to use. Default: the CORIO_BACKEND environment variable, else 'auto'. */
+  /** Which backend to use. Default: the CORIO_BACKEND environment variable (unless empty), else 'auto'. */
   backend?: BackendKind;
   /** 'virtual': time jumps to the next timer whenever every task is idle (trio's MockClock autojump). */
   clock?: 'real' | 'virtual';
@@ -112,7 +113,7 @@ export function run<T>(main: Main<T>, options: RunOptions = {}): T {
 }
 
 function makeDriver(options: RunOptions): Driver {
-  const kind = options.backend ?? process.env.CORIO_BACKEND ?? 'auto';
+  const { kind } = requestedBackend(options.backend);
   if (typeof kind !== 'string' || kind === '') {
     throw new CorioError('ERR_INVALID_ARG_VALUE', `options.backend must be a backend name, got ${describeValue(kind)}`);
   }

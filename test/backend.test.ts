@@ -33,6 +33,13 @@ describe('backend choice', () => {
     expect(run(function* () { return backend().name; })).toBe('epoll');
   });
 
+  it('CORIO_BACKEND set but empty means unset: auto, as with no variable', () => {
+    delete process.env.CORIO_BACKEND;
+    const unset = run(function* () { return backend().name; });
+    process.env.CORIO_BACKEND = '';
+    expect(run(function* () { return backend().name; })).toBe(unset);
+  });
+
   it("run()'s backend option wins over the environment", () => {
     process.env.CORIO_BACKEND = 'nonsense';
     expect(run(function* () { return backend().name; }, { backend: 'epoll' })).toBe('epoll');

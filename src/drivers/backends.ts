@@ -26,3 +26,32 @@ export function probeBackends(): BackendProbe[] {
     }
   });
 }
+
+/** The backend asked for and who asked: run()'s option, the CORIO_BACKEND variable, or neither ('auto'). */
+export interface BackendRequest {
+  kind: string;
+  source: 'option' | 'CORIO_BACKEND' | 'default';
+}
+
+/**
+ * run()'s option wins, then CORIO_BACKEND, then 'auto'. A variable that is set but empty (`CORIO_BACKEND=`,
+ * which shells make easy to leave behind) means unset, as an empty NODE_OPTIONS does for Node.
+ */
+export function requestedBackend(option?: string, env: NodeJS.ProcessEnv = process.env): BackendRequest {
+  if (option !== undefined) return { kind: option, source: 'option' };
+  const fromEnv = env.CORIO_BACKEND;
+  if (fromEnv !== undefined && fromEnv !== '') return { kind: fromEnv, source: 'CORIO_BACKEND' };
+  return { kind: 'auto', source: 'default' };
+}
+
+/** The backend run() would pick for `kind` on this machine and the reason it gives (creates and destroys it). */
+export function chooseBackend(kind: string): BackendProbe {
+  try {
+    const b = new binding.NativeBackend(kind, new Int32Array(2));
+    const chosen = { name: b.name, available: true, reason: b.reason };
+    b.destroy();
+    return chosen;
+  } catch (error) {
+    return { name: kind, available: false, reason: error instanceof Error ? error.message : String(error) };
+  }
+}
