@@ -74,11 +74,20 @@ interface Binding {
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const require = createRequire(import.meta.url);
 
-function load(): Binding {
-  const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
-  const binding = nodeGypBuild(findRoot()) as Binding;
-  if (typeof binding?.NativeBackend !== 'function') throw new Error('corio: the native addon did not load');
-  return binding;
+/** Which addon file was loaded and what kind it is: a prebuild shipped in the package, or a local build. */
+export interface LoadedAddon {
+  path: string;
+  kind: 'prebuild' | 'local build';
+}
+
+function load(): { binding: Binding; addon: LoadedAddon } {
+  const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
+  // resolve() applies node-gyp-build's own order (build/Release, then prebuilds/<platform>-<arch>); requiring
+  // that path ourselves is what node-gyp-build(dir) does, and it lets `corio info` say which file it was.
+  const path = nodeGypBuild.resolve(findRoot());
+  const binding = require(path) as Binding;
+  if (typeof binding?.NativeBackend !== 'function') throw new Error(`corio: the native addon ${path} did not load`);
+  return { binding, addon: { path, kind: /[\\/]prebuilds[\\/]/.test(path) ? 'prebuild' : 'local build' } };
 }
 
 // dist/src/native.js and src/native.ts (under vitest) sit at different depths; find the folder with binding.gyp.
@@ -92,4 +101,9 @@ function findRoot(): string {
   return packageRoot;
 }
 
-export const binding: Binding = load();
+const loaded = load();
+export const binding: Binding = loaded.binding;
+export const loadedAddon: LoadedAddon = loaded.addon;
+
+/** The worker pool's size when run() is not given native.poolThreads (BackendOptions in native/core/backend.h). */
+export const DEFAULT_POOL_THREADS = 4;

@@ -1,0 +1,121 @@
+// The `corio` command (dist/src/cli.js, package.json "bin") and the demo's command line, run as users run them.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_POOL_THREADS } from '../src/drivers/native.js';
+import { probeBackends } from '../src/index.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const cli = join(root, 'dist', 'src', 'cli.js');
+const demo = join(root, 'dist', 'examples', 'demo.js');
+const built = existsSync(cli) && existsSync(demo);
+const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+
+function corio(args: string[], env: Record<string, string | undefined> = {}) {
+  const merged = { ...process.env, ...env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete merged[k];
+  return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: merged, timeout: 60_000 });
+}
+
+describe.skipIf(!built)(`the corio command${built ? '' : ' (skipped: dist/ not built)'}`, () => {
+  it('with no arguments and with --help prints the commands and runs nothing', () => {
+    for (const args of [[], ['--help'], ['-h'], ['help']]) {
+      const res = corio(args);
+      expect(res.status).toBe(0);
+      expect(res.stdout).toMatch(/^usage: corio <command>/);
+      for (const command of ['info', 'bench', '--version']) expect(res.stdout).toContain(command);
+      expect(res.stderr).toBe('');
+    }
+  });
+
+  it('--version prints the package version', () => {
+    for (const flag of ['--version', '-v']) {
+      const res = corio([flag]);
+      expect(res.status).toBe(0);
+      expect(res.stdout).toBe(`${version}\n`);
+    }
+  });
+
+  it('an unknown command is a usage error that names it', () => {
+    const res = corio(['frobnicate']);
+    expect(res.status).toBe(2);
+    expect(res.stderr).toContain("unknown command 'frobnicate'");
+    expect(res.stderr).toContain('usage: corio');
+    expect(corio(['info', '--bogus']).status).toBe(2);
+  });
+
+  it('info names the backend auto would choose and why, every probed backend, the pool, the addon and versions', () => {
+    const res = corio(['info'], { CORIO_BACKEND: undefined });
+    expect(res.status).toBe(0);
+    const probes = probeBackends();
+    const expected = probes.find((p) => p.name === 'uring')?.available ? 'uring' : 'epoll';
+    expect(res.stdout).toContain(`backend: ${expected}\n`);
+    expect(res.stdout).toContain('why: nothing requested');
+    for (const p of probes) expect(res.stdout).toMatch(new RegExp(`^  ${p.name} +${p.available ? 'available' : 'unavailable'}$`, 'm'));
+    if (expected === 'uring') {
+      expect(res.stdout).toMatch(/SINGLE_ISSUER|COOP_TASKRUN|plain/);
+      expect(res.stdout).toContain('IORING_REGISTER_PROBE');
+    }
+    expect(res.stdout).toContain(`pool: ${DEFAULT_POOL_THREADS} threads`);
+    expect(res.stdout).toMatch(/^addon: (local build|prebuild), \S+\.node$/m);
+    expect(res.stdout).toContain(`corio ${version}, node ${process.versions.node}, N-API ${process.versions.napi}`);
+  });
+
+  it('info --json is the same facts as data; CORIO_BACKEND is the reason when set, and empty means unset', () => {
+    const parse = (env: Record<string, string | undefined>) => JSON.parse(corio(['info', '--json'], env).stdout);
+    const epoll = parse({ CORIO_BACKEND: 'epoll' });
+    expect(epoll.chosen).toMatchObject({ name: 'epoll', available: true });
+    expect(epoll.requested).toEqual({ kind: 'epoll', source: 'CORIO_BACKEND' });
+    const unset = parse({ CORIO_BACKEND: undefined });
+    const empty = parse({ CORIO_BACKEND: '' });
+    expect(empty.requested).toEqual({ kind: 'auto', source: 'default' });
+    expect(empty.chosen.name).toBe(unset.chosen.name);
+    expect(unset.addon.kind).toMatch(/^(local build|prebuild)$/);
+    expect(existsSync(join(root, unset.addon.relativePath))).toBe(true);
+  });
+
+  it('info exits 1 and says why when the requested backend cannot run', () => {
+    const res = corio(['info'], { CORIO_BACKEND: 'sundial' });
+    expect(res.status).toBe(1);
+    expect(res.stdout).toContain("backend: none — run() would fail: unknown backend 'sundial'");
+  });
+
+  it('the io_uring requirements info lists are the ones the native probe checks', () => {
+    // info prints them as text; the probe (uring_setup.cc) refuses io_uring when any is missing.
+    const probe = readFileSync(join(root, 'native', 'core', 'linux', 'uring_setup.cc'), 'utf8');
+    for (const name of ['IORING_FEAT_EXT_ARG', 'IORING_FEAT_NODROP', 'IORING_FEAT_RW_CUR_POS', 'IORING_OP_READ', 'IORING_OP_WRITE',
+      'IORING_OP_READV', 'IORING_OP_WRITEV', 'IORING_OP_OPENAT', 'IORING_OP_CLOSE', 'IORING_OP_FSYNC', 'IORING_OP_STATX',
+      'IORING_OP_ASYNC_CANCEL']) {
+      expect(probe).toContain(`"${name}"`);
+    }
+    expect(readFileSync(join(root, 'native', 'core', 'backend.h'), 'utf8')).toMatch(new RegExp(`pool_threads = ${DEFAULT_POOL_THREADS};`));
+  });
+
+  it('bench --help prints the bench options', () => {
+    const res = corio(['bench', '--help']);
+    expect(res.status).toBe(0);
+    expect(res.stdout).toContain('usage: corio bench');
+    expect(res.stdout).toContain('--quick');
+  });
+});
+
+describe.skipIf(!built)(`the demo's command line${built ? '' : ' (skipped: dist/ not built)'}`, () => {
+  it('--help prints the options instead of a parse-args stack trace', () => {
+    const res = spawnSync(process.execPath, [demo, '--help'], { encoding: 'utf8' });
+    expect(res.status).toBe(0);
+    expect(res.stderr).toBe('');
+    for (const option of ['--files', '--size', '--tasks', '--backend', '--dir']) expect(res.stdout).toContain(option);
+  });
+
+  it('an unknown option or a bad number is a one-line usage error with exit code 2', () => {
+    const unknown = spawnSync(process.execPath, [demo, '--bogus'], { encoding: 'utf8' });
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/^demo: Unknown option '--bogus'/);
+    expect(unknown.stderr).not.toContain('    at ');
+    const bad = spawnSync(process.execPath, [demo, '--files', 'lots'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe("demo: --files must be a positive integer, got 'lots'\n");
+  });
+});
