@@ -10,6 +10,10 @@
 //    the TaskGroupError is thrown and the outside cancellation is re-armed so it lands at the task's next
 //    suspension: neither is lost.
 //  - Errors of children are observed by the group, so they are never reported again as unobserved by run().
+//  - Children are cancelled with a teardown (task.ts): a child that catches its CancelledError and carries
+//    on is unwound at its next suspension after a completed wait, so the group always ends:
+//        g.spawn(function* () { for (;;) try { yield* sleep(10) } catch {} }); g.spawn(fail)
+//                                                                    → TaskGroupError([fail's error])
 import { currentLoop } from '../core/context.js';
 import { CancelledError, describeError } from '../core/errors.js';
 import { suspend, type Instruction, type Operation, type Waiter } from '../core/instruction.js';
@@ -46,14 +50,14 @@ export class TaskGroup {
       resume: () => this.childDone(task, undefined),
       fail: (error) => this.childDone(task, error),
     });
-    if (this.scope.cancelled) task.cancel();  // a group that is being cancelled starts nothing new
+    if (this.scope.cancelled) task.teardown();  // a group that is being cancelled starts nothing new
     return task;
   }
 
   /** Cancels the body and every child. The group then ends without error (unless something failed). */
   cancel(): void {
     this.scope.cancel('task group cancelled');
-    for (const t of this.running) t.cancel();
+    for (const t of this.running) t.teardown();
   }
 
   get size(): number {
@@ -66,7 +70,7 @@ export class TaskGroup {
     if (error !== undefined && !(error instanceof CancelledError)) {
       this.failures.push(error);
       this.scope.cancel(`task group: child '${task.name}' failed`);
-      for (const t of this.running) t.cancel(`Task '${t.name}' was cancelled because its sibling '${task.name}' failed`);
+      for (const t of this.running) t.teardown(`Task '${t.name}' was cancelled because its sibling '${task.name}' failed`);
     }
     if (this.running.size === 0 && this.drained !== null) {
       const waiter = this.drained;
@@ -75,25 +79,40 @@ export class TaskGroup {
     }
   }
 
+  /** Waits until no child is running. The group holds the body's CancelledError meanwhile (task.ts). */
+  private drain(): Operation<void> {
+    const wait = suspend<void>(`task group: ${this.running.size} child task(s)`, (waiter) => {
+      this.drained = waiter;
+      return () => {
+        this.drained = null;
+      };
+    }) as Instruction<void>;
+    wait.holdsCancellation = true;
+    return wait;
+  }
+
+  /** @internal the group's task is being unwound (task.ts): its children must still end before it does. */
+  *abandon(): Generator<Instruction<unknown>, void, unknown> {
+    this.scope.cancel('task group unwound');
+    for (const t of this.running) t.teardown();
+    while (this.running.size > 0) yield* this.drain();
+    this.closed = true;
+  }
+
   /** @internal */
   *finish<T>(bodyValue: T, bodyError: unknown, outside: CancelledError | undefined): Generator<Instruction<unknown>, T, unknown> {
     if (bodyError !== undefined) {
       this.failures.unshift(bodyError);
-      for (const t of this.running) t.cancel(`Task '${t.name}' was cancelled because the group's body failed`);
+      for (const t of this.running) t.teardown(`Task '${t.name}' was cancelled because the group's body failed`);
     }
-    if (outside !== undefined) for (const t of this.running) t.cancel();
+    if (outside !== undefined) for (const t of this.running) t.teardown();
     while (this.running.size > 0) {
       try {
-        yield* suspend<void>(`task group: ${this.running.size} child task(s)`, (waiter) => {
-          this.drained = waiter;
-          return () => {
-            this.drained = null;
-          };
-        });
+        yield* this.drain();
       } catch (error) {
         if (!(error instanceof CancelledError)) throw error;
         outside ??= error;  // cancelled while waiting: cancel the children and keep waiting for them
-        for (const t of this.running) t.cancel();
+        for (const t of this.running) t.teardown();
       }
     }
     this.closed = true;
@@ -121,32 +140,47 @@ export function taskGroup<T>(body: (group: TaskGroup) => Operation<T>): Operatio
       let value: T | undefined;
       let bodyError: unknown;
       let outside: CancelledError | undefined;
+      let finished = false;
       try {
-        value = yield* toOperation(() => body(group), 'taskGroup');
-      } catch (error) {
-        if (error instanceof CancelledError) {
-          if (error.scope !== scope) outside = error;  // our own scope's cancellation is the group's business
-        } else {
-          bodyError = error ?? new Error('task group body threw undefined');
+        try {
+          value = yield* toOperation(() => body(group), 'taskGroup');
+        } catch (error) {
+          if (error instanceof CancelledError) {
+            if (error.scope !== scope) outside = error;  // our own scope's cancellation is the group's business
+          } else {
+            bodyError = error ?? new Error('task group body threw undefined');
+          }
+        } finally {
+          task.exitScope(scope);
         }
+        const result = yield* group.finish(value as T, bodyError, outside);
+        finished = true;
+        return result;
       } finally {
-        task.exitScope(scope);
+        // Reached without finishing only when the task is unwound (its generator's return()): no child may
+        // outlive the group even then.
+        if (!finished && group.size > 0) yield* group.abandon();
       }
-      return yield* group.finish(value as T, bodyError, outside);
     },
   };
 }
 
 export type Settled<T> = { status: 'fulfilled'; value: T } | { status: 'rejected'; reason: unknown };
 
+/** The value a Body produces: `BodyValue<() => Op<number>>` is number. */
+export type BodyValue<B> = B extends () => Operation<infer T> ? T : B extends Operation<infer T> ? T : never;
+/** all()'s result for a tuple of bodies is the tuple of their values (as Promise.all's is). */
+export type AllValues<B extends readonly unknown[]> = { -readonly [K in keyof B]: BodyValue<B[K]> };
+export type SettledValues<B extends readonly unknown[]> = { -readonly [K in keyof B]: Settled<BodyValue<B[K]>> };
+
 /**
  * Runs every operation concurrently and returns their values in order. Fails fast: the first failure
  * cancels the others, waits for them, and is thrown itself (a TaskGroupError if several failed at once).
  */
-export function all<T>(bodies: readonly Body<T>[]): Operation<T[]> {
+export function all<const B extends readonly Body<unknown>[]>(bodies: B): Operation<AllValues<B>> {
   return {
     *[Symbol.iterator]() {
-      const results: T[] = new Array(bodies.length);
+      const results = new Array(bodies.length) as unknown[] as AllValues<B> & unknown[];
       try {
         yield* taskGroup(function* (g) {
           bodies.forEach((b, i) => {
@@ -167,10 +201,10 @@ export function all<T>(bodies: readonly Body<T>[]): Operation<T[]> {
 }
 
 /** Runs every operation concurrently and reports each outcome; nothing is cancelled. */
-export function allSettled<T>(bodies: readonly Body<T>[]): Operation<Settled<T>[]> {
+export function allSettled<const B extends readonly Body<unknown>[]>(bodies: B): Operation<SettledValues<B>> {
   return {
     *[Symbol.iterator]() {
-      const results: Settled<T>[] = new Array(bodies.length);
+      const results = new Array(bodies.length) as unknown[] as SettledValues<B> & Settled<unknown>[];
       yield* taskGroup(function* (g) {
         bodies.forEach((b, i) => {
           const op = toOperation(b, 'allSettled');
@@ -199,16 +233,16 @@ function isOwnCancel(error: CancelledError): boolean {
  * The first operation to finish decides: its value is returned or its error thrown. The others are
  * cancelled and awaited before race() returns.
  */
-export function race<T>(bodies: readonly Body<T>[]): Operation<T> {
-  return firstOf('race', bodies, false);
+export function race<const B extends readonly Body<unknown>[]>(bodies: B): Operation<BodyValue<B[number]>> {
+  return firstOf('race', bodies as readonly Body<BodyValue<B[number]>>[], false);
 }
 
 /**
  * The first operation to succeed gives the value; failures are ignored unless every operation fails (then
  * an AggregateError of all of them). The others are cancelled and awaited.
  */
-export function first<T>(bodies: readonly Body<T>[]): Operation<T> {
-  return firstOf('first', bodies, true);
+export function first<const B extends readonly Body<unknown>[]>(bodies: B): Operation<BodyValue<B[number]>> {
+  return firstOf('first', bodies as readonly Body<BodyValue<B[number]>>[], true);
 }
 
 function firstOf<T>(caller: string, bodies: readonly Body<T>[], skipFailures: boolean): Operation<T> {

@@ -53,6 +53,17 @@ export function currentStepping(): SteppingTask | null {
 }
 
 export abstract class Instruction<T> implements Operation<T>, Iterator<Instruction<unknown>, T, unknown> {
+  /**
+   * Cleanup that must happen (closing a descriptor): a cancellation neither stops it from starting nor
+   * interrupts it; it lands at the task's next yield*.
+   */
+  declare uncancellable: boolean;
+  /**
+   * A corio construct waits here while it holds a CancelledError it will re-throw (a task group waiting for
+   * its children): completing this wait is not a sign that the task swallowed the cancellation.
+   */
+  declare holdsCancellation: boolean;
+
   /** Begin waiting on behalf of `waiter`; call waiter.resume or waiter.fail later, exactly once. */
   abstract start(waiter: Waiter<T>): void;
 
@@ -94,6 +105,10 @@ export abstract class Instruction<T> implements Operation<T>, Iterator<Instructi
     return { done: true, value: value as T };
   }
 }
+
+// Defaults on the prototype, so the many short-lived instructions (one per file operation) carry no fields.
+Instruction.prototype.uncancellable = false;
+Instruction.prototype.holdsCancellation = false;
 
 /** Yield to the loop: the task goes to the back of the ready queue and runs in the next iteration. */
 class YieldNow extends Instruction<void> {

@@ -84,6 +84,9 @@ export class IoRequest extends Instruction<number> {
     readonly owner: IoOwner | null = null,
   ) {
     super();
+    // A close must happen even in a cancelled task (its finally block is closing the file): a cancellation
+    // neither skips nor interrupts it, and lands at the task's next yield* instead.
+    if (op === Op.close) this.uncancellable = true;
   }
 
   start(waiter: Waiter<number>): void {

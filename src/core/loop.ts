@@ -173,8 +173,12 @@ export class Loop implements TaskHost {
   shutdown(): UnobservedErrors | undefined {
     let error: unknown;
     try {
-      for (const task of [...this.live]) task.cancel(`Task '${task.name}' was cancelled because run() ended`);
-      while (this.live.size > 0) this.runOnce();
+      // A teardown, repeated each round for tasks that cleanup code spawned meanwhile: a task that swallows
+      // its CancelledError is unwound (task.ts), so run() returns even when a task would loop forever.
+      while (this.live.size > 0) {
+        for (const task of this.live) task.teardown(`Task '${task.name}' was cancelled because run() ended`);
+        this.runOnce();
+      }
       while (this.io.inFlight > 0) this.dispatchCompletions(this.driver.wait(-1, this.io.inFlight));
     } catch (e) {
       error = e;

@@ -9,7 +9,14 @@
 // arrived: a task made ready by a completed open() receives its descriptor, and the cancellation lands at its
 // next yield*. That is the safer of asyncio's and trio's rules here — dropping a delivered result would leak
 // the descriptor. I/O that must finish in the kernel before the task may move on keeps the task WAITING
-// (with `cancelling` set) until its completion says what happened.
+// (with `cancellingScope` set) until its completion says what happened.
+//
+// Every cancel() is a new request (asyncio): a task that caught one CancelledError and went on gets another
+// from the next cancel(); cancelling() counts the requests and uncancel() takes one back. A teardown — a task
+// group cleaning up, run() ending — does not take no for an answer. Its request is delivered as a
+// CancelledError like any other; if the task then completes a wait and is still alive, it has swallowed the
+// error (or is cleaning up past its first wait), and at its next suspension the task is unwound: the
+// generator's return() runs its finally blocks (which may still yield*) and no catch can keep it alive.
 import { CancelledError, Interrupted, describeValue } from './errors.js';
 import { Instruction, currentStepping, type Operation, type SteppingTask, type Waiter, setStepping } from './instruction.js';
 import { CancelScope, pendingCancellation, type ScopeOwner } from './scope.js';
@@ -23,6 +30,11 @@ export interface TaskHost {
   finished(task: Task<unknown>): void;
   /** Called after each step when debug mode is on (null otherwise, so the hot path pays one check). */
   readonly stepObserver: ((task: Task<unknown>, ms: number) => void) | null;
+}
+
+/** Something told when a task ends (see Task.watch). */
+export interface DoneWatcher {
+  taskEnded(task: Task<unknown>): void;
 }
 
 let nextTaskId = 1;
@@ -57,10 +69,23 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
   private throwing = false;
   private waitingOn: Instruction<unknown> | null = null;
   /** The scope whose cancellation is waiting for an operation to finish in the kernel. */
-  private cancelling: CancelScope | null = null;
+  private cancellingScope: CancelScope | null = null;
   private value: T | undefined = undefined;
   private error: unknown = undefined;
   private joiners: Waiter<T>[] | null = null;  // allocated by the first join
+  /** Told when the task ends, without joining it (a Lock watching its owner). */
+  private watchers: Set<DoneWatcher> | null = null;
+  /** cancel() calls not taken back by uncancel() (asyncio's cancelling()). */
+  private cancelRequests = 0;
+  /** A teardown (task group, run()'s shutdown) asked this task to end; see the header. */
+  private teardownRequested = false;
+  /** The teardown's CancelledError has been thrown into the task. */
+  private teardownDelivered = false;
+  /** The task outlived a delivered teardown: unwind it at its next suspension. */
+  private unwindPending = false;
+  /** Unwinding: the next step calls the generator's return() instead of next()/throw(). */
+  private returning = false;
+  private unwinding = false;
 
   constructor(
     private readonly host: TaskHost,
@@ -89,8 +114,13 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
 
   resume(value: unknown): void {
     if (this.state !== 'waiting') return;  // a late completion after the wait was undone
+    const finished = this.waitingOn;
     this.waitingOn = null;
-    this.cancelling = null;  // it completed anyway: deliver the result, the cancellation comes at the next yield
+    // A wait that completed after the teardown's CancelledError was thrown in: the task is still going.
+    if (this.teardownDelivered && !this.unwinding && finished !== null && !finished.holdsCancellation && !this.inShield()) {
+      this.unwindPending = true;
+    }
+    this.cancellingScope = null;  // it completed anyway: deliver the result, the cancellation comes at the next yield
     this.sendValue = value;
     this.state = 'ready';
     this.host.schedule(this);
@@ -99,8 +129,8 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
   fail(error: unknown): void {
     if (this.state !== 'waiting') return;
     this.waitingOn = null;
-    const scope = this.cancelling;
-    this.cancelling = null;
+    const scope = this.cancellingScope;
+    this.cancellingScope = null;
     if (scope !== null && error instanceof Interrupted) {
       const cancelled = this.deliver(scope);
       if (error.bytesTransferred > 0) cancelled.bytesTransferred = error.bytesTransferred;
@@ -118,18 +148,92 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
    */
   cancel(message?: string): boolean {
     if (this.state === 'done') return false;
-    this.scopes[0].cancel(message ?? `Task '${this.name}' was cancelled`);
+    this.cancelRequests++;
+    const root = this.scopes[0];
+    const reason = message ?? `Task '${this.name}' was cancelled`;
+    if (root.cancelled && root.delivered) {
+      // The previous request was delivered and the task went on (it caught the error): this is a new one.
+      root.delivered = false;
+      root.reason = reason;
+      this.deliverCancellation();
+    } else {
+      root.cancel(reason);  // several requests before delivery still make one CancelledError (as asyncio)
+    }
     return true;
+  }
+
+  /** How many cancel() requests are outstanding: not taken back by uncancel() (asyncio's Task.cancelling). */
+  cancelling(): number {
+    return this.cancelRequests;
+  }
+
+  /**
+   * Takes back one cancel() request and returns how many are left. When none is left, a request not yet
+   * delivered is withdrawn (asyncio 3.13). A teardown's request cannot be taken back.
+   */
+  uncancel(): number {
+    if (this.cancelRequests > 0) this.cancelRequests--;
+    if (this.cancelRequests === 0 && !this.teardownRequested && this.scopeStack !== null) {
+      const root = this.scopeStack[0];
+      if (root.cancelled && !root.delivered) root.cancelled = false;
+    }
+    return this.cancelRequests;
+  }
+
+  /** True once the task has ended by cancellation. */
+  cancelled(): boolean {
+    return this.outcome === 'cancelled';
+  }
+
+  /**
+   * @internal A task group or run()'s shutdown needs this task to end. Idempotent. The request is a cancel()
+   * (counted by cancelling()); a task that outlives its delivery is unwound (see the header).
+   */
+  teardown(message?: string): void {
+    if (this.state === 'done' || this.teardownRequested) return;
+    this.teardownRequested = true;
+    this.cancel(message);
+  }
+
+  /** Inside a shield: cancellation from outside, and unwinding, wait until it is left. */
+  private inShield(): boolean {
+    const stack = this.scopeStack;
+    if (stack === null) return false;
+    for (let i = stack.length - 1; i > 0; i--) if (stack[i].shield) return true;
+    return false;
+  }
+
+  /**
+   * @internal A checkpoint without suspending: throws the pending cancellation, if any. Primitives call it
+   * before they take anything, so `yield* event.wait()` on a set event is still a cancellation point (trio).
+   */
+  raiseIfCancelled(): void {
+    if (this.scopeStack === null) return;
+    const scope = pendingCancellation(this.scopeStack);
+    if (scope !== null) throw this.deliver(scope);
+  }
+
+  /** @internal `watcher.taskEnded(this)` runs when the task ends, unless unwatched first. Not a join:
+   *  failures stay unobserved. A Lock watches its owner this way. */
+  watch(watcher: DoneWatcher): void {
+    if (this.state === 'done') watcher.taskEnded(this);
+    else (this.watchers ??= new Set()).add(watcher);
+  }
+
+  /** @internal */
+  unwatch(watcher: DoneWatcher): void {
+    this.watchers?.delete(watcher);
   }
 
   /** ScopeOwner: a scope of this task was cancelled. Interrupt the current wait if that scope applies. */
   deliverCancellation(): void {
-    if (this.state !== 'waiting' || this.cancelling !== null || this.scopeStack === null) return;
+    if (this.state !== 'waiting' || this.cancellingScope !== null || this.scopeStack === null) return;
     const scope = pendingCancellation(this.scopeStack);
     if (scope === null) return;
     const instruction = this.waitingOn!;
+    if (instruction.uncancellable) return;  // it completes first; the cancellation lands at the next yield*
     if (instruction.interrupt(this) === false) {
-      this.cancelling = scope;  // the operation finishes in the kernel first; see fail()
+      this.cancellingScope = scope;  // the operation finishes in the kernel first; see fail()
       return;
     }
     this.waitingOn = null;
@@ -138,6 +242,7 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
 
   private deliver(scope: CancelScope): CancelledError {
     scope.delivered = true;
+    if (this.teardownRequested && scope === this.scopeStack![0]) this.teardownDelivered = true;
     return scope.error();
   }
 
@@ -180,7 +285,13 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
     const t0 = observer !== null ? performance.now() : 0;
     let result: IteratorResult<Instruction<unknown>, T>;
     try {
-      if (this.throwing) {
+      if (this.returning) {
+        this.returning = false;
+        this.started = true;
+        const coroutine = this.coroutine;
+        if (typeof coroutine.return === 'function') result = coroutine.return(undefined as T);
+        else result = coroutine.throw!(this.scopes[0].error());  // an iterator without return(): throw again
+      } else if (this.throwing) {
         const error = this.sendError;
         this.throwing = false;
         this.sendError = undefined;
@@ -204,7 +315,8 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
     setStepping(null);
     if (observer !== null) observer(this, performance.now() - t0);
     if (result.done) {
-      this.finish('ok', result.value, undefined);
+      if (this.unwinding) this.finish('cancelled', undefined, this.scopes[0].error());
+      else this.finish('ok', result.value, undefined);
       return;
     }
     this.suspendOn(result.value);
@@ -222,7 +334,16 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
       this.throwInto(new TypeError(`Task '${this.name}' yielded ${describeValue(yielded)}: ${hint}`));
       return;
     }
-    if (this.scopeStack !== null) {
+    if (this.scopeStack !== null && !yielded.uncancellable) {
+      if (this.unwindPending && !this.inShield()) {
+        // The task outlived its teardown's CancelledError: unwind it (finally blocks only; see the header).
+        this.unwindPending = false;
+        this.unwinding = true;
+        this.returning = true;
+        this.state = 'ready';
+        this.host.schedule(this);
+        return;
+      }
       const scope = pendingCancellation(this.scopeStack);
       if (scope !== null) {
         this.throwInto(this.deliver(scope));  // cancelled while running: do not even start the operation
@@ -240,6 +361,9 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
     this.value = value;
     this.error = error;
     if (this.scopeStack !== null) for (const s of this.scopeStack) s.exited = true;
+    const watchers = this.watchers;
+    this.watchers = null;
+    if (watchers !== null) for (const w of watchers) w.taskEnded(this);
     const joiners = this.joiners;
     this.joiners = null;
     if (joiners !== null) for (const joiner of joiners) this.deliverResult(joiner);
@@ -302,6 +426,16 @@ class JoinInstruction<T> extends Instruction<T> {
   describe(): string {
     return `join('${this.target.name}')`;
   }
+}
+
+/**
+ * A checkpoint that does not suspend: throws the running task's pending cancellation, if any. Primitives
+ * call it before they take anything (a set Event, a free Lock), so every one of their operations is a
+ * cancellation point, as in trio. Outside a task it does nothing.
+ */
+export function checkpointIfCancelled(): void {
+  const t = currentStepping();
+  if (t instanceof Task) t.raiseIfCancelled();
 }
 
 /** The task running now. Throws when called outside a corio task. */
