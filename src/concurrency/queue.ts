@@ -11,6 +11,7 @@
 import { CorioError } from '../core/errors.js';
 import { suspend, type Op, type Waiter } from '../core/instruction.js';
 import { WaitList } from './sync.js';
+import { checkpointIfCancelled } from '../core/task.js';
 
 export class QueueShutDown extends CorioError {
   constructor() {
@@ -88,6 +89,7 @@ export class Queue<T> {
 
   /** Adds an item, waiting while the queue is full. */
   *put(item: T): Op<void> {
+    checkpointIfCancelled();  // a checkpoint even when there is room (see sync.ts)
     if (this.isShutDown) throw new QueueShutDown();
     if (this.putters.length === 0 && !this.full()) {
       this.insert(item);
@@ -112,6 +114,7 @@ export class Queue<T> {
 
   /** Removes and returns the next item, waiting while the queue is empty. */
   *get(): Op<T> {
+    checkpointIfCancelled();
     if (this.count() > 0) return this.remove();
     if (this.isShutDown) throw new QueueShutDown();
     return yield* this.getters.wait('Queue.get() (queue empty)');
@@ -132,6 +135,7 @@ export class Queue<T> {
 
   /** Waits until every item put has been marked done with taskDone(). */
   *join(): Op<void> {
+    checkpointIfCancelled();
     if (this.unfinished === 0) return;
     yield* this.allDone.wait('Queue.join()');
   }

@@ -4,10 +4,17 @@
 // overtaken forever. A waiter that is cancelled leaves the line without taking a turn. A waiter that was
 // handed the lock or a permit keeps it even if a cancellation arrives before it runs: a task always receives a
 // delivered result first and the cancellation at its next yield* (task.ts), so nothing handed over is lost.
+//
+// Every waiting operation is a checkpoint (trio): a cancellation already pending is raised before it takes
+// anything, even when it would not need to wait (a set Event, a free Lock). asyncio returns from those
+// without looking; corio checks, so a cancelled loop around `yield* lock.acquire()` cannot run forever.
+//
+// Lock has an owner (trio): only the owning task may release it, and a lock whose owner ended while holding
+// it fails every waiter and later acquirer with an error naming that task, instead of blocking them forever.
 import { CorioError } from '../core/errors.js';
 import { suspend, type Op, type Operation, type Waiter } from '../core/instruction.js';
 import { shield } from './timeouts.js';
-import { currentTask } from '../core/task.js';
+import { Task, checkpointIfCancelled, currentTask, type DoneWatcher } from '../core/task.js';
 
 /** A FIFO line of waiting tasks. */
 export class WaitList<T = void> {
@@ -65,34 +72,75 @@ export class Event {
     this.flag = false;
   }
   *wait(): Op<void> {
+    checkpointIfCancelled();
     if (this.flag) return;
     yield* this.list.wait('Event.wait()');
   }
 }
 
+/** The task that held a Lock ended without releasing it. */
+export class AbandonedLockError extends CorioError {
+  constructor(readonly owner: string) {
+    super('ERR_CORIO_LOCK_ABANDONED', `Lock was held by task '${owner}', which ended without releasing it`);
+    this.name = 'AbandonedLockError';
+  }
+}
+
 /** Mutual exclusion with FIFO hand-off. Use `yield* lock.with(function* () { … })` to release on all paths. */
-export class Lock {
-  private owner: Waiter<void> | null = null;
+export class Lock implements DoneWatcher {
+  private owner: Task<unknown> | null = null;
+  private abandonedBy: string | null = null;
   private readonly list = new WaitList<void>();
 
+  /** True while a task holds the lock (or its owner ended holding it). */
   locked(): boolean {
-    return this.owner !== null;
+    return this.owner !== null || this.abandonedBy !== null;
+  }
+
+  /** Takes the lock if it is free and nobody waits for it (no barging past waiters); never suspends. */
+  tryAcquire(): boolean {
+    const me = currentTask();
+    this.checkUsable(me);
+    if (this.owner !== null || this.list.length > 0) return false;
+    this.take(me);
+    return true;
   }
 
   *acquire(): Op<void> {
     const me = currentTask();
-    if (this.owner === me) throw new CorioError('ERR_CORIO_LOCK', `Lock is already held by task '${me.name}' (it is not reentrant)`);
+    me.raiseIfCancelled();
+    this.checkUsable(me);
     if (this.owner === null) {
-      this.owner = me;
+      this.take(me);
       return;
     }
     yield* this.list.wait('Lock.acquire()');  // release() made us the owner before resuming us
   }
 
   release(): void {
+    const me = currentTask();
     if (this.owner === null) throw new CorioError('ERR_CORIO_LOCK', 'Lock.release() called on an unlocked lock');
+    if (this.owner !== me) {
+      throw new CorioError('ERR_CORIO_LOCK', `Lock.release() called by task '${me.name}', but the lock is held by task '${this.owner.name}'`);
+    }
+    me.unwatch(this);
+    this.owner = null;
     // Ownership moves to the first waiter before it runs, so nobody can slip in between.
-    this.owner = this.list.wakeOne() ?? null;
+    const next = this.list.wakeOne();
+    if (next !== undefined) this.take(next as Task<unknown>);
+  }
+
+  /** @internal the lock is held by the running task */
+  heldByCurrentTask(): boolean {
+    return this.owner !== null && this.owner === currentTask();
+  }
+
+  /** @internal DoneWatcher: the owner ended while holding the lock. */
+  taskEnded(task: Task<unknown>): void {
+    if (this.owner !== task) return;
+    this.owner = null;
+    this.abandonedBy = task.name;
+    this.list.failAll(new AbandonedLockError(task.name));
   }
 
   /** Holds the lock while `body` runs, releasing it however the body ends. */
@@ -103,6 +151,16 @@ export class Lock {
     } finally {
       this.release();
     }
+  }
+
+  private take(task: Task<unknown>): void {
+    this.owner = task;
+    task.watch(this);
+  }
+
+  private checkUsable(me: Task<unknown>): void {
+    if (this.abandonedBy !== null) throw new AbandonedLockError(this.abandonedBy);
+    if (this.owner === me) throw new CorioError('ERR_CORIO_LOCK', `Lock is already held by task '${me.name}' (it is not reentrant)`);
   }
 }
 
@@ -120,7 +178,20 @@ export class Semaphore {
     return this.value;
   }
 
+  /** True when acquire() would have to wait (asyncio's Semaphore.locked()). */
+  locked(): boolean {
+    return this.value === 0 || this.list.length > 0;
+  }
+
+  /** Takes a permit if one is free and nobody waits (no barging past waiters); never suspends. */
+  tryAcquire(): boolean {
+    if (this.value === 0 || this.list.length > 0) return false;
+    this.value--;
+    return true;
+  }
+
   *acquire(): Op<void> {
+    checkpointIfCancelled();
     if (this.value > 0) {
       this.value--;
       return;
@@ -165,6 +236,8 @@ export class Condition {
   constructor(readonly lock: Lock = new Lock()) {}
 
   *wait(): Op<void> {
+    this.checkHeld('wait');
+    checkpointIfCancelled();
     this.lock.release();
     try {
       yield* this.list.wait('Condition.wait()');
@@ -173,16 +246,32 @@ export class Condition {
     }
   }
 
-  /** Waits until predicate() is true, re-checking after each notify. */
-  *waitFor(predicate: () => boolean): Op<void> {
-    while (!predicate()) yield* this.wait();
+  /** Waits until predicate() gives a truthy value, re-checking after each notify; returns that value. */
+  *waitFor<T>(predicate: () => T): Op<T> {
+    let result = predicate();
+    while (!result) {
+      yield* this.wait();
+      result = predicate();
+    }
+    return result;
   }
 
+  /** Wakes up to `n` waiters (in the order they started waiting). The caller must hold the lock. */
   notify(n = 1): void {
+    this.checkHeld('notify');
     for (let i = 0; i < n && this.list.wakeOne(undefined); i++);
   }
+
+  /** Wakes every waiter. The caller must hold the lock. */
   notifyAll(): void {
+    this.checkHeld('notifyAll');
     this.list.wakeAll(undefined);
+  }
+
+  private checkHeld(method: string): void {
+    if (!this.lock.heldByCurrentTask()) {
+      throw new CorioError('ERR_CORIO_LOCK', `Condition.${method}() needs the condition's lock held by the calling task`);
+    }
   }
 }
 
@@ -203,7 +292,7 @@ export class BrokenBarrierError extends Error {
 export class Barrier {
   private arrived = 0;
   private list = new WaitList<number>();
-  private broken = false;
+  private isBroken = false;
 
   constructor(readonly parties: number) {
     if (!Number.isInteger(parties) || parties < 1) throw new RangeError(`Barrier needs parties >= 1, got ${parties}`);
@@ -213,8 +302,14 @@ export class Barrier {
     return this.list.length;
   }
 
+  /** True after abort() (or a waiter's cancellation) until reset(). */
+  get broken(): boolean {
+    return this.isBroken;
+  }
+
   *wait(): Op<number> {
-    if (this.broken) throw new BrokenBarrierError();
+    checkpointIfCancelled();
+    if (this.isBroken) throw new BrokenBarrierError();
     const index = this.arrived++;
     if (this.arrived === this.parties) {
       this.arrived = 0;
@@ -225,21 +320,24 @@ export class Barrier {
       yield* this.list.wait(`Barrier.wait() (${this.arrived}/${this.parties})`);
       return index;
     } catch (error) {
-      if (!this.broken) this.abort();
+      // A party that leaves (cancelled) breaks the round for the others. A BrokenBarrierError is the
+      // barrier's own doing — abort(), or reset() ending the round — and must not break it again.
+      if (!(error instanceof BrokenBarrierError) && !this.isBroken) this.abort();
       throw error;
     }
   }
 
   /** Breaks the barrier: current and future waiters get BrokenBarrierError until reset(). */
   abort(): void {
-    this.broken = true;
+    this.isBroken = true;
     this.arrived = 0;
     this.list.failAll(new BrokenBarrierError());
   }
 
+  /** Fails the tasks waiting now with BrokenBarrierError and makes the barrier usable again, empty. */
   reset(): void {
-    if (this.list.length > 0) this.list.failAll(new BrokenBarrierError());
-    this.broken = false;
+    this.isBroken = false;
     this.arrived = 0;
+    if (this.list.length > 0) this.list.failAll(new BrokenBarrierError());
   }
 }
