@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/backend.h"
+#include "core/trace.h"
 
 namespace {
 
@@ -128,6 +129,8 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
                            InstanceMethod<&NativeBackend::Wake>("wake"),
                            InstanceMethod<&NativeBackend::Stats>("stats"),
                            InstanceMethod<&NativeBackend::Destroy>("destroy"),
+                           InstanceMethod<&NativeBackend::SetTrace>("setTrace"),
+                           InstanceMethod<&NativeBackend::TakeTrace>("takeTrace"),
                            InstanceAccessor<&NativeBackend::Name>("name"),
                            InstanceAccessor<&NativeBackend::Reason>("reason"),
                        });
@@ -494,6 +497,43 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
     return o;
   }
 
+  // setTrace(on: boolean): the backend starts or stops recording where each operation runs (trace.h).
+  // The sink lives as long as this object once made: a pool worker may still hold the pointer it loaded
+  // just before tracing was switched off, so it is never freed while the backend exists.
+  Napi::Value SetTrace(const Napi::CallbackInfo& info) {
+    Backend& backend = live(info);
+    if (!info[0].IsBoolean())
+      throw_error(info.Env(), "type", "ERR_INVALID_ARG_TYPE", "The \"on\" argument must be of type boolean");
+    bool on = info[0].As<Napi::Boolean>().Value();
+    if (on && !trace_) trace_ = std::make_unique<corio::TraceSink>();
+    backend.set_trace(on ? trace_.get() : nullptr);
+    return info.Env().Undefined();
+  }
+
+  // takeTrace(out: Float64Array): moves up to out.length / 5 records into `out`, five numbers each —
+  // token, where it ran (RanOn), worker index, start and end in ms on the steady clock (0: not known) —
+  // and returns how many. Called once per loop iteration while tracing, so records arrive in batches.
+  Napi::Value TakeTrace(const Napi::CallbackInfo& info) {
+    live(info);
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+      throw_error(info.Env(), "type", "ERR_INVALID_ARG_TYPE", "The \"out\" argument must be a Float64Array");
+    auto out = info[0].As<Napi::Float64Array>();
+    if (!trace_ || out.Data() == nullptr) return Napi::Number::New(info.Env(), 0);
+    size_t capacity = out.ElementLength() / 5;
+    trace_scratch_.resize(std::min<size_t>(capacity, 4096));
+    size_t n = trace_->take(trace_scratch_.data(), trace_scratch_.size());
+    double* d = out.Data();
+    for (size_t i = 0; i < n; i++) {
+      const corio::TraceRecord& r = trace_scratch_[i];
+      d[5 * i] = double(r.token);
+      d[5 * i + 1] = double(uint8_t(r.ran_on));
+      d[5 * i + 2] = double(r.worker);
+      d[5 * i + 3] = r.start_ns ? double(r.start_ns) / 1e6 : 0;
+      d[5 * i + 4] = r.end_ns ? double(r.end_ns) / 1e6 : 0;
+    }
+    return Napi::Number::New(info.Env(), double(n));
+  }
+
   // Drains everything in flight (contract 9) and frees the backend. Idempotent.
   Napi::Value Destroy(const Napi::CallbackInfo& info) {
     Shutdown();
@@ -510,6 +550,8 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
   }
   Napi::Value Reason(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), reason_); }
 
+  std::unique_ptr<corio::TraceSink> trace_;  // declared before backend_: outlives it (SetTrace)
+  std::vector<corio::TraceRecord> trace_scratch_;
   std::unique_ptr<Backend> backend_;
   std::string reason_;
   Napi::Reference<Napi::Int32Array> completions_;

@@ -31,3 +31,11 @@ export {
 export type { SystemError } from './core/errors.js';
 export { probeBackends, compiledBackends } from './drivers/backends.js';
 export type { BackendProbe } from './drivers/backends.js';
+export { TraceRecorder } from './core/trace.js';
+export type { TraceOptions, IterationRecord, StepRecord, OperationRecord, RanOn } from './core/trace.js';
+export { toTraceFile, fromTraceFile, checkTraceFile } from './trace/perfetto.js';
+export type { Recording, TraceFile, TraceEvent } from './trace/perfetto.js';
+export { toSvg } from './trace/svg.js';
+export type { SvgOptions } from './trace/svg.js';
+export { summarize, formatSummary } from './trace/summary.js';
+export type { TraceSummary } from './trace/summary.js';

@@ -13,6 +13,9 @@ import type { Timer } from './core/timers.js';
 import { suspend } from './core/instruction.js';
 import { VirtualDriver } from './drivers/virtual.js';
 import { requestedBackend } from './drivers/backends.js';
+import { TraceRecorder } from './core/trace.js';
+import { toTraceFile } from './trace/perfetto.js';
+import { writeFileSync } from 'node:fs';
 
 export type BackendKind = 'auto' | 'uring' | 'epoll' | (string & {});
 
@@ -38,6 +41,23 @@ export interface RunOptions {
    * calls (default on; env CORIO_GROUP_COMMIT=0 turns it off).
    */
   files?: { coalesceWrites?: boolean | { maxBytes: number }; groupCommit?: boolean };
+  /**
+   * Record a timeline of the run: loop iterations and their phases, task steps, operations from submission
+   * to completion and where they ran. A path writes Perfetto / Chrome trace-event JSON there when the run
+   * ends (open it in ui.perfetto.dev, or `corio trace <file> --svg`); a TraceRecorder keeps the recording
+   * for toTraceFile / toSvg / formatSummary. Also CORIO_TRACE=<path>. Off by default, and then free.
+   */
+  trace?: string | TraceRecorder;
+}
+
+function traceOption(options: RunOptions): { recorder: TraceRecorder; path: string | null } | undefined {
+  const t = options.trace ?? (process.env.CORIO_TRACE ? process.env.CORIO_TRACE : undefined);
+  if (t === undefined) return undefined;
+  if (t instanceof TraceRecorder) return { recorder: t, path: null };
+  if (typeof t !== 'string' || t === '') {
+    throw new CorioError('ERR_INVALID_ARG_VALUE', `options.trace must be a file path or a TraceRecorder, got ${describeValue(t)}`);
+  }
+  return { recorder: new TraceRecorder(), path: t };
 }
 
 function fileDefaults(options: RunOptions): FileDefaults {
@@ -86,8 +106,9 @@ export function run<T>(main: Main<T>, options: RunOptions = {}): T {
   const coroutine = toCoroutine(main, 'run');
   const debug = debugOptions(options);
   const files = fileDefaults(options);
+  const trace = traceOption(options);
   const driver = makeDriver(options);
-  const loop = new Loop(driver, debug);
+  const loop = new Loop(driver, debug, trace?.recorder);
   loop.fileDefaults = files;
   setActiveLoop(loop);
   setIoTableSource(() => loop.io);
@@ -105,11 +126,20 @@ export function run<T>(main: Main<T>, options: RunOptions = {}): T {
     unobserved = loop.shutdown();
   } finally {
     setActiveLoop(null);
+    if (trace?.path) writeTrace(trace.recorder, trace.path);
   }
   if (loopError !== undefined) throw loopError;
   const value = mainTask!.result();  // throws main's error if it failed
   if (unobserved) throw unobserved;
   return value;
+}
+
+// Written synchronously once the loop has closed: the run is over, nothing else waits on this thread.
+function writeTrace(recorder: TraceRecorder, path: string): void {
+  writeFileSync(path, JSON.stringify(toTraceFile(recorder)));
+  if (process.env.CORIO_TRACE_QUIET !== '1') {
+    console.error(`corio: trace of ${recorder.operations.length} operations and ${recorder.steps.length} task steps written to ${path}`);
+  }
 }
 
 function makeDriver(options: RunOptions): Driver {

@@ -36,7 +36,7 @@ for (const b of backendMatrix) {
       console.log(`[corio fuzz] ${b.name}: ${JSON.stringify(summary)}`);
       expect(summary.iterations).toBe(iterations);
       expect(summary.completions).toBe(summary.submitted);  // every accepted submission completed exactly once
-      expect(summary.closedErrors).toBe(21);  // every method after destroy(): ERR_CORIO_CLOSED
+      expect(summary.closedErrors).toBe(23);  // every method after destroy(): ERR_CORIO_CLOSED
       if (iterations >= 1000) {
         expect(summary.typedErrors).toBeGreaterThan(0);
         expect(summary.errnoResults).toBeGreaterThan(0);

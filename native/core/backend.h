@@ -48,6 +48,8 @@
 
 namespace corio {
 
+class TraceSink;
+
 enum class OpCode : uint8_t {
   kOpen = 0,     // path, flags, mode → new descriptor
   kClose,        // fd
@@ -158,6 +160,9 @@ class Backend {
   virtual int wait(Completion* out, int capacity, double timeout_ms) = 0;
   virtual void wake() = 0;
   virtual BackendStats stats() const = 0;
+  // Starts (or, with null, stops) recording where each operation runs into `sink` (trace.h), which the
+  // caller keeps alive until the backend is destroyed or the sink is replaced. Off by default.
+  virtual void set_trace(TraceSink* sink) = 0;
 };
 
 // Destructor drain rounds, process-wide, that ran out their timeout before everything in flight had

@@ -197,7 +197,12 @@ void WorkerPool::worker_main(size_t index) {
     workers_[index].job = job.get();
 
     lock.unlock();
+    TraceSink* trace = trace_.load(std::memory_order_acquire);
+    const int64_t started = trace ? TraceSink::now_ns() : 0;
     int32_t result = runner_(job->sub, job->cancelled);
+    // Recorded before the completion is queued below, so the owner never sees a completion whose record
+    // is still to come.
+    if (trace) trace->record({job->sub.token, RanOn::kPoolThread, uint16_t(index), started, TraceSink::now_ns()});
     lock.lock();
 
     workers_[index].job = nullptr;

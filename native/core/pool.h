@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "trace.h"
 
 namespace corio {
 
@@ -91,6 +92,9 @@ class WorkerPool {
 
   Counters counters() const;
 
+  // Records each operation a worker runs (start, end, worker index) into `sink`, or stops with null.
+  void set_trace(TraceSink* sink) { trace_.store(sink, std::memory_order_release); }
+
  private:
   struct Job;
   // A unit of work a worker can pick up: either one descriptor's queue (job == null) or one operation
@@ -149,6 +153,7 @@ class WorkerPool {
   // Running operations with a cancel requested (changed under mu_). Atomic so reinterrupt() can skip the
   // lock on every loop iteration when nothing is being cancelled, which is almost always.
   std::atomic<uint32_t> cancelling_{0};
+  std::atomic<TraceSink*> trace_{nullptr};
 
   std::vector<std::thread> threads_;  // last: started after everything above exists
 };

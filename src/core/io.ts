@@ -7,6 +7,7 @@
 import type { NativeBackend } from '../drivers/native.js';
 import { Interrupted, systemError } from './errors.js';
 import { Instruction, type Waiter } from './instruction.js';
+import { describeTarget, type TraceRecorder } from './trace.js';
 
 export const Op = {
   open: 0,
@@ -132,7 +133,10 @@ export class IoTable {
   private freeTokens: number[] = [];
   inFlight = 0;
 
-  constructor(private readonly native: NativeBackend) {}
+  constructor(
+    private readonly native: NativeBackend,
+    private readonly trace: TraceRecorder | null = null,
+  ) {}
 
   submit(request: IoRequest, waiter: Waiter<number> | null): void {
     const free = this.freeTokens;
@@ -168,6 +172,12 @@ export class IoTable {
     request.waiter = waiter;
     this.inFlight++;
     request.owner?.submitted();
+    if (this.trace !== null) {
+      // The waiter is the task itself when a task issued the operation (a batching layer, such as write
+      // coalescing, waits on its own behalf: the trace shows those as the loop's).
+      const task = (waiter as { id?: unknown } | null)?.id;
+      this.trace.submitted(token, opNames[request.op], request.requestedBytes(), describeTarget(a.fd, a.path), typeof task === 'number' ? task : 0);
+    }
   }
 
   cancel(request: IoRequest): void {
@@ -181,6 +191,7 @@ export class IoTable {
     this.requests[token] = undefined;
     this.freeTokens.push(token);
     this.inFlight--;
+    if (this.trace !== null) this.trace.completed(token, result);
     request.token = -1;
     request.owner?.settled();
     const waiter = request.waiter;

@@ -6,6 +6,7 @@ import { setCaptureStacks, type Instruction } from './instruction.js';
 import { IoTable, setIoTableSource } from './io.js';
 import { Task, type TaskHost } from './task.js';
 import { TimerHeap } from './timers.js';
+import type { TraceRecorder } from './trace.js';
 
 /** A task step that ran longer than the debug threshold. */
 export interface SlowStep {
@@ -52,11 +53,17 @@ export class Loop implements TaskHost {
   readonly debug: boolean;
   fileDefaults: FileDefaults = { coalesceWrites: true, coalesceMaxBytes: 16 * 1024, groupCommit: true };
 
+  /** Set when the run records a trace (trace.ts); null keeps every phase free of tracing work. */
+  readonly trace: TraceRecorder | null;
+
   constructor(
     readonly driver: Driver,
     debug?: DebugOptions,
+    trace?: TraceRecorder,
   ) {
-    this.io = new IoTable(driver.io);
+    this.trace = trace ?? null;
+    this.io = new IoTable(driver.io, this.trace);
+    if (this.trace !== null) this.trace.attach(driver.backend, driver.io, () => this.now());
     this.debug = debug !== undefined;
     setCaptureStacks(this.debug);
     if (debug !== undefined) {
@@ -101,6 +108,7 @@ export class Loop implements TaskHost {
   // ---- One iteration -----------------------------------------------------------------------------------------
 
   runOnce(): void {
+    if (this.trace !== null) return this.runOnceTraced(this.trace);
     this.iterations++;
     const timeout = this.computeTimeout();
     // With tasks ready and no I/O in flight nothing can complete, so there is nothing to ask the kernel:
@@ -112,6 +120,37 @@ export class Loop implements TaskHost {
     this.fireDueTimers();
     this.runReady();
     this.flushDeferred();
+  }
+
+  /** runOnce with every phase timed for the trace: the same phases in the same order. */
+  private runOnceTraced(trace: TraceRecorder): void {
+    this.iterations++;
+    const start = trace.now();
+    const timeout = this.computeTimeout();
+    const waitStart = trace.now();
+    const completed = timeout === 0 && this.io.inFlight === 0 ? 0 : this.driver.wait(timeout, this.io.inFlight);
+    const waitEnd = trace.now();
+    trace.takeNative();
+    this.dispatchCompletions(completed);
+    const dispatchEnd = trace.now();
+    this.fireDueTimers();
+    const timersEnd = trace.now();
+    const batch = this.ready;
+    this.ready = this.spare;
+    for (let i = 0; i < batch.length; i++) {
+      const task = batch[i];
+      const t0 = trace.now();
+      task.step();
+      trace.step(task.id, task.name, t0, trace.now(), task.done ? 'done' : task.describeWait());
+    }
+    const steps = batch.length;
+    batch.length = 0;
+    this.spare = batch;
+    const readyEnd = trace.now();
+    this.flushDeferred();
+    trace.iteration({
+      start, waitStart, waitEnd, dispatchEnd, timersEnd, readyEnd, end: trace.now(), completions: completed, steps,
+    });
   }
 
   /** Runs `flush` once at the end of this iteration, after every ready task has had its step. */
@@ -186,6 +225,7 @@ export class Loop implements TaskHost {
       this.closed = true;
       setIoTableSource(null);
       setCaptureStacks(false);
+      this.trace?.detach();
       this.driver.close();
     }
     if (error !== undefined) throw error;

@@ -56,6 +56,13 @@ export interface NativeBackend {
   wake(): void;
   stats(): NativeStats;
   destroy(): void;
+  /**
+   * Tracing (native/core/trace.h): the backend records where each operation ran. Optional because a
+   * backend written in TypeScript (a simulation) has no threads to report.
+   */
+  setTrace?(on: boolean): void;
+  /** Moves up to out.length / 5 records (token, ran-on code, worker, start ms, end ms) into `out`. */
+  takeTrace?(out: Float64Array): number;
 }
 
 interface Binding {

@@ -117,6 +117,8 @@ class EpollBackend final : public Backend {
     signal_eventfd();
   }
 
+  void set_trace(TraceSink* sink) override { pool_.set_trace(sink); }
+
   BackendStats stats() const override {
     WorkerPool::Counters c = pool_.counters();
     BackendStats s;

@@ -51,6 +51,7 @@
 #include "../access.h"
 #include "backends.h"
 #include "../pool.h"
+#include "../trace.h"
 #include "../posix/ops.h"
 #include "uring.h"
 #include "uring_ring.h"
@@ -170,6 +171,10 @@ class UringBackend final : public Backend {
   int wait(Completion* out, int capacity, double timeout_ms) override;
   void wake() override;
   BackendStats stats() const override;
+  void set_trace(TraceSink* sink) override {
+    trace_ = sink;
+    if (helper_) helper_->set_trace(sink);
+  }
 
   uring::Internals internals() const {
     uring::Internals in = internals_;
@@ -232,6 +237,7 @@ class UringBackend final : public Backend {
   // through the same io_uring_enter the loop sleeps in.
   uint32_t helper_threads_;
   std::unique_ptr<WorkerPool> helper_;
+  TraceSink* trace_ = nullptr;  // set_trace(); owned by the caller
   int helper_fd_ = -1;
   uint64_t helper_buf_ = 0;
   bool helper_armed_ = false;
@@ -426,6 +432,13 @@ void UringBackend::launch(uint32_t index) {
 void UringBackend::run_inline(uint32_t index) {
   flush(false);
   stats_.inline_ops++;
+  if (trace_) {
+    const int64_t started = TraceSink::now_ns();
+    int32_t result = run_blocking(slots_[index].op.with_copies());
+    trace_->record({slots_[index].op.sub.token, RanOn::kLoopThread, 0, started, TraceSink::now_ns()});
+    finish(index, result);
+    return;
+  }
   finish(index, run_blocking(slots_[index].op.with_copies()));
 }
 
@@ -456,6 +469,7 @@ void UringBackend::start_helper(uint32_t index) {
       }
     }
     helper_failed_ = !helper_;
+    if (helper_ && trace_) helper_->set_trace(trace_);
   }
   if (!helper_) return run_inline(index);  // no thread to be had: slower for the loop, still correct
   Submission sub = s.op.with_copies();   // the pool copies the path again (contract 4 from its side)
@@ -644,7 +658,10 @@ void UringBackend::release(std::unordered_map<int, Gate>::iterator it) {
 // Ends a slot's operation: queues its completion, lets its descriptor's gate move, frees the slot.
 void UringBackend::finish(uint32_t index, int32_t result) {
   Slot& s = slots_[index];
-  if (s.state == Slot::State::kKernel) in_ring_--;
+  if (s.state == Slot::State::kKernel) {
+    in_ring_--;
+    if (trace_) trace_->record({s.op.sub.token, RanOn::kKernel, 0, 0, 0});
+  }
   ready_.push_back({s.op.sub.token, result});
   if (s.access != Access::kNone && s.state != Slot::State::kHeld) {
     auto it = gates_.find(s.op.sub.fd);

@@ -115,6 +115,8 @@ class KqueueBackend final : public Backend {
     trigger();
   }
 
+  void set_trace(TraceSink* sink) override { pool_.set_trace(sink); }
+
   BackendStats stats() const override {
     WorkerPool::Counters c = pool_.counters();
     BackendStats s;

@@ -50,6 +50,7 @@
 
 #include "../access.h"
 #include "../pool.h"
+#include "../trace.h"
 #include "backends.h"
 #include "fd.h"
 #include "ops.h"
@@ -280,6 +281,11 @@ class IocpBackend final : public Backend {
     ::PostQueuedCompletionStatus(port_, 0, kWakeKey, nullptr);
   }
 
+  void set_trace(TraceSink* sink) override {
+    trace_ = sink;
+    pool_.set_trace(sink);
+  }
+
   BackendStats stats() const override {
     WorkerPool::Counters c = pool_.counters();
     BackendStats s;
@@ -460,6 +466,7 @@ class IocpBackend final : public Backend {
   void on_packet(const OVERLAPPED_ENTRY& entry) {
     Op* op = static_cast<Overlapped*>(entry.lpOverlapped)->op;
     in_kernel_--;
+    if (trace_) trace_->record({op->sub.token, RanOn::kPort, 0, 0, 0});
     DWORD n = 0;
     // The operation is done, so this does not wait; it turns the NTSTATUS in ov.Internal into a Win32
     // error the way the rest of the API reports it.
@@ -557,6 +564,7 @@ class IocpBackend final : public Backend {
   const uint64_t id_;  // which port a descriptor is bound to (FdEntry::port_owner)
   const uint32_t max_in_flight_;
   bool closing_ = false;
+  TraceSink* trace_ = nullptr;  // set_trace(); owned by the caller
   std::atomic<bool> wake_pending_{false};
 
   // Loop thread only.
