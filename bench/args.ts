@@ -20,6 +20,8 @@ export interface BenchOptions {
   /** Where results go. */
   out: string;
   syscalls: boolean;
+  /** Record a trace of one (scaled-down) run of each case on each system (bench/traces.ts). */
+  trace: boolean;
   /** Counts are divided by this for the strace runs (strace slows every system call down a lot). */
   syscallsScale: number;
   nodeUring: boolean;
@@ -52,6 +54,9 @@ bench/results/<timestamp>.{json,md,svg}.
   --out PATH              where results go (default: bench/results)
   --syscalls              also count system calls per operation with strace -c -f (one extra run per system
                           and case, counts divided by --syscalls-scale, default 10)
+  --trace                 also record a trace of one run of each case on each system, sizes divided by
+                          --syscalls-scale: corio's own (open in ui.perfetto.dev, or corio trace FILE --svg)
+                          and Node's trace events for the same workload, into <out>/<timestamp>-traces/
   --timeout S             per-run time limit in seconds (default 600)
   --render FILE.json      rewrite the markdown report and the chart of an earlier run from its JSON
   -h, --help              this text`;
@@ -122,6 +127,7 @@ export function parseCommand(argv: readonly string[]): Command {
         dir: { type: 'string' },
         out: { type: 'string' },
         syscalls: { type: 'boolean' },
+        trace: { type: 'boolean' },
         'syscalls-scale': { type: 'string' },
         timeout: { type: 'string' },
         render: { type: 'string' },
@@ -177,6 +183,7 @@ export function parseCommand(argv: readonly string[]): Command {
       dir: v.dir,
       out: v.out ?? 'bench/results',
       syscalls: v.syscalls ?? false,
+      trace: v.trace ?? false,
       syscallsScale: v['syscalls-scale'] !== undefined ? parsePositive(v['syscalls-scale'], 'syscalls-scale') : 10,
       nodeUring: !(v['no-node-uring'] ?? false),
       timeout: v.timeout !== undefined ? parsePositive(v.timeout, 'timeout') : 600,

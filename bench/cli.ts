@@ -21,6 +21,7 @@ import { plan, runMatrix } from './runner.js';
 import { evaluateTargets, summarizeCase } from './summary.js';
 import { countSyscalls, straceAvailable, type SyscallCount } from './syscalls.js';
 import { traceCommand } from './trace-cli.js';
+import { recordTraces, type TraceRun } from './traces.js';
 
 /** The systems this machine can run, after the --systems filter. */
 export function selectSystems(options: BenchOptions): SystemDef[] {
@@ -84,6 +85,13 @@ export async function bench(argv: string[], options: BenchOptions): Promise<numb
     }
   }
 
+  let traces: TraceRun[] | undefined;
+  if (options.trace) {
+    const traceDir = join(resolve(options.out), `${stamp(started)}-traces`);
+    traces = await recordTraces(cases, systems, options.syscallsScale, baseDir, traceDir, options.timeout, (l) => progress(l));
+    progress(`traces recorded in ${traceDir}`, true);
+  }
+
   const summary = cases.map((c) => summarizeCase(c, systems, outcome.results));
   const targets = cases.flatMap((c) => evaluateTargets(c, systems, outcome.results));
   const finished = new Date();
@@ -103,6 +111,7 @@ export async function bench(argv: string[], options: BenchOptions): Promise<numb
     targets,
     syscalls,
     ...(syscallsNote ? { syscallsNote } : {}),
+    ...(traces ? { traces } : {}),
     results: outcome.results,
   };
 
@@ -116,6 +125,9 @@ export async function bench(argv: string[], options: BenchOptions): Promise<numb
   const rel = (p: string) => relative(process.cwd(), p) || p;
   console.log(`\nwrote ${rel(`${base}.json`)}, ${rel(`${base}.md`)}, ${rel(`${base}.svg`)}`);
   const failed = outcome.results.filter((r) => !r.ok).length;
+  for (const t of traces ?? []) {
+    console.log(`\ntrace ${t.caseId} · ${t.systemId}: ${t.file ? rel(t.file) : 'none'}${t.error ? ` (${t.error})` : ''}\n${t.summary}`);
+  }
   if (failed) console.log(`${failed} run(s) failed — see the report`);
   return failed ? 1 : 0;
 }

@@ -1,4 +1,5 @@
 // The result document (what goes into <timestamp>.json), the terminal table and the markdown report.
+import type { TraceRun } from './traces.js';
 import type { BenchOptions } from './args.js';
 import { BASELINE, type CaseDef, type SystemDef } from './cases.js';
 import type { RunResult } from './child.js';
@@ -26,6 +27,8 @@ export interface BenchReport {
   syscalls: SyscallCount[] | null;
   /** Why syscalls are missing when --syscalls was asked for (strace not installed). */
   syscallsNote?: string;
+  /** --trace: one traced run of each case on each system (bench/traces.ts). */
+  traces?: TraceRun[];
   /** Every run, as the child reported it. */
   results: RunResult[];
 }
