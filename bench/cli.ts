@@ -20,7 +20,6 @@ import { markdownReport, terminalTable, type BenchReport } from './report.js';
 import { plan, runMatrix } from './runner.js';
 import { evaluateTargets, summarizeCase } from './summary.js';
 import { countSyscalls, straceAvailable, type SyscallCount } from './syscalls.js';
-import { traceCommand } from './trace-cli.js';
 import { recordTraces, type TraceRun } from './traces.js';
 
 /** The systems this machine can run, after the --systems filter. */
@@ -150,7 +149,6 @@ function render(file: string): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  if (argv[0] === 'trace') return traceCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseCommand(argv);

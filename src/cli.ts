@@ -14,6 +14,9 @@ commands:
   info [--json]     the backend corio would choose here and why, the kernel features it probed, the pool
                     size, the addon that was loaded (prebuilt or built locally) and the versions
   bench [options]   the benchmark suite against Node's own loop; corio bench --help lists its options
+  trace FILE [--svg OUT]
+                    the summary of a trace recorded with run(main, { trace }) or CORIO_TRACE=FILE, and
+                    with --svg its timeline as a picture
   help              this text
 
 options:
@@ -170,6 +173,10 @@ export async function main(argv: string[]): Promise<number> {
       // Loaded on demand: the benchmark suite is most of the CLI's code and `info` does not need it.
       const bench = await import('../bench/cli.js');
       return bench.main(argv);
+    }
+    case 'trace': {
+      const { traceCommand } = await import('./trace/command.js');
+      return traceCommand(rest);
     }
     default:
       console.error(`corio: unknown command '${command}'\n\n${USAGE}`);

@@ -146,7 +146,7 @@ describe('trace option', () => {
     const file = JSON.parse(readFileSync(path, 'utf8'));
     expect(checkTraceFile(file)).toEqual([]);
     const svg = join(dir, 'trace.svg');
-    const cli = join(__dirname, '..', 'dist', 'bench', 'cli.js');
+    const cli = join(__dirname, '..', 'dist', 'src', 'cli.js');
     const out = execFileSync(process.execPath, [cli, 'trace', path, '--svg', svg], { encoding: 'utf8' });
     expect(out).toContain('waiting in the kernel');
     expect(out).toContain('fdatasync');

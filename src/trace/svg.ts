@@ -43,12 +43,21 @@ export function toSvg(recording: Recording, options: SvgOptions = {}): string {
   const w = (a: number, b: number) => Math.max(x(b) - x(a), 0.3);
   const inWindow = (a: number, b: number) => b >= start && a <= end;
 
-  // The busiest tasks (by step time) get rows, in spawn order.
-  const busy = new Map<number, number>();
-  for (const s of recording.steps) busy.set(s.task, (busy.get(s.task) ?? 0) + (s.end - s.start) + 1e-9);
-  for (const o of recording.operations) if (!busy.has(o.task)) busy.set(o.task, 1e-9);
+  // Rows in order of first appearance. With more tasks than rows, an even sample across that order, so
+  // every phase of the program is seen (the first 24 of a thousand would all be from its start); the loop's
+  // own operations (flushed coalesced writes) always get a row when there are any.
+  const active = new Set<number>();
+  for (const s of recording.steps) active.add(s.task);
+  for (const o of recording.operations) active.add(o.task);
+  const order = [...active].sort((a, b) => a - b);
   const maxTasks = options.maxTasks ?? 24;
-  const shown = [...busy.entries()].sort((a, b) => b[1] - a[1]).slice(0, maxTasks).map(([id]) => id).sort((a, b) => a - b);
+  let shown = order;
+  if (order.length > maxTasks) {
+    const own = order.filter((id) => id !== 0);
+    const room = active.has(0) ? maxTasks - 1 : maxTasks;
+    shown = Array.from({ length: room }, (_, i) => own[Math.floor((i * own.length) / room)]);
+    if (active.has(0)) shown.unshift(0);
+  }
   const rowOf = new Map(shown.map((id, i) => [id, i]));
 
   const rowHeight = 26;
@@ -106,8 +115,8 @@ export function toSvg(recording: Recording, options: SvgOptions = {}): string {
     text(lx + 16, legendY + 10, name, 'font-size="11"');
     lx += 16 + name.length * 6.5 + 14;
   }
-  const hidden = busy.size - shown.length;
-  if (hidden > 0) text(10, height - 8, `${hidden} more tasks not drawn (the ${shown.length} busiest are)`, 'font-size="11" fill="#666"');
+  const hidden = active.size - shown.length;
+  if (hidden > 0) text(10, height - 6, `${shown.length} of ${active.size} tasks drawn, evenly sampled in the order they started`, 'font-size="11" fill="#666"');
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,

@@ -1,8 +1,10 @@
-// `corio trace <file>`: reads a trace corio wrote (run(main, { trace }) or CORIO_TRACE=<file>) and prints its
+// `corio trace <file>` (src/cli.ts): reads a trace corio wrote (run(main, { trace }) or CORIO_TRACE=<file>) and prints its
 // summary; --svg <out> also draws the timeline, --from/--to (ms) pick a window of it.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { formatSummary, fromTraceFile, toSvg, type TraceFile } from '../src/index.js';
+import { fromTraceFile, type TraceFile } from './perfetto.js';
+import { formatSummary } from './summary.js';
+import { toSvg } from './svg.js';
 
 export const TRACE_USAGE = `usage: corio trace <trace.json> [--svg <out.svg>] [--from <ms>] [--to <ms>] [--width <px>]
 
