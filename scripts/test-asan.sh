@@ -15,7 +15,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/corio-asan-XXXXXX")
 cleanup() { [[ "${CORIO_ASAN_KEEP:-0}" == 1 ]] && echo "kept $work" || rm -rf "$work"; }
 trap cleanup EXIT
 
-tar -C "$src" --exclude=./build --exclude=./build-cmake --exclude=./build-windows --exclude=./dist \
+tar -C "$src" --exclude=./build --exclude=./build-cmake --exclude=./build-windows --exclude=./build-kqueue --exclude=./dist \
     --exclude=./node_modules --exclude=./.git --exclude=./prebuilds --exclude='./bench/results' -cf - . | tar -C "$work" -xf -
 ln -s "$src/node_modules" "$work/node_modules"
 cd "$work"

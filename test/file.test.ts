@@ -13,7 +13,7 @@ import {
   writeFile,
   type RunOptions,
 } from '../src/index.js';
-import { backendMatrix, backendTitle, caught, scratch } from './helpers.js';
+import { backendMatrix, backendTitle, caught, scratch, uvErrno } from './helpers.js';
 
 /** Runs main on the backend and returns what it threw inside the loop (as a value, so run() itself succeeds). */
 function errorOf(options: RunOptions, main: () => Generator<unknown, unknown, unknown>): Error & Record<string, unknown> {
@@ -197,7 +197,7 @@ for (const b of backendMatrix) {
       });
       expect(err.code).toBe('EBADF');
       expect(err.syscall).toBe('write');
-      expect(err.errno).toBe(-9);
+      expect(err.errno).toBe(uvErrno('EBADF'));
     });
 
     it('reading a file opened write-only fails with EBADF like node:fs', () => {

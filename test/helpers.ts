@@ -2,8 +2,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getSystemErrorMap } from 'node:util';
 import { afterAll } from 'vitest';
-import { probeBackends, type BackendProbe } from '../src/index.js';
+import { compiledBackends, probeBackends, type BackendProbe } from '../src/index.js';
 
 /** Every compiled backend with whether this machine permits it; tests run on each available one. */
 export const backendMatrix: BackendProbe[] = probeBackends();
@@ -15,6 +16,29 @@ for (const b of backendMatrix) {
 /** Title for a per-backend describe block; an unavailable backend's block is skipped and says why. */
 export function backendTitle(b: BackendProbe): string {
   return b.available ? `backend ${b.name}` : `backend ${b.name} (skipped: ${b.reason})`;
+}
+
+/**
+ * Why a test that needs the compiled backend `name` cannot run in this build, or '' when it can: for
+ * `skipIf(reason !== '')` and a title that names the reason (see `skipTitle`). Builds differ by platform
+ * (Linux: uring, epoll; macOS and the libkqueue build: kqueue; Windows: iocp).
+ */
+export function missingBackend(name: string): string {
+  const have = compiledBackends();
+  return have.includes(name) ? '' : `this build has no ${name} backend (it has ${have.join(', ')})`;
+}
+
+/** A test or block title that says why it is skipped when `skipReason` is not empty. */
+export function skipTitle(title: string, skipReason: string): string {
+  return skipReason ? `${title} (skipped: ${skipReason})` : title;
+}
+
+const errnoByCode = new Map([...getSystemErrorMap()].map(([errno, [code]]) => [code, errno]));
+/** The negative errno Node reports for a code on this platform (libuv's numbers on Windows, e.g. ENOENT -4058). */
+export function uvErrno(code: string): number {
+  const errno = errnoByCode.get(code);
+  if (errno === undefined) throw new Error(`no errno for ${code} on this platform`);
+  return errno;
 }
 
 const roots: string[] = [];

@@ -1,8 +1,8 @@
 // macOS halves of the platform hooks declared in posix/ops.h (linux/posix.cc has the Linux ones). The
 // build's macOS file list selects this file (binding.gyp, CMakeLists.txt, native/test/build.sh).
 //
-// Not built or run on the machine this was written on (Linux): checked to compile against a stand-in for
-// the macOS declarations it uses. See README "Platforms".
+// Never run on macOS itself: built and run on Linux against libkqueue, with native/test/mac_fcntl_linux.h
+// standing in for F_PREALLOCATE (scripts/test-kqueue.sh). See README "Platforms".
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,7 +21,17 @@ int32_t platform_fallocate(int fd, int64_t offset, int64_t length, bool keep_siz
   if (offset < 0 || length <= 0 || offset > INT64_MAX - length) return -EINVAL;
   struct stat st;
   if (::fstat(fd, &st) != 0) return -errno;
-  if (!S_ISREG(st.st_mode)) return S_ISDIR(st.st_mode) ? -EISDIR : -ENODEV;
+  // XNU's F_PREALLOCATE answers EBADF for a pipe or socket (not a vnode) and for a read-only descriptor
+  // (bsd/kern/kern_descrip.c). corio reports what Linux's fallocate(2), POSIX posix_fallocate and corio's
+  // IOCP backend report instead, so one program sees one error everywhere: ESPIPE for a pipe, FIFO or
+  // socket, ENODEV for any other file that is not regular, EBADF when not open for writing — checked here,
+  // before the size shortcut below, so a read-only descriptor fails even when nothing would be allocated.
+  if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) return -ESPIPE;
+  if (S_ISDIR(st.st_mode)) return -EISDIR;
+  if (!S_ISREG(st.st_mode)) return -ENODEV;
+  const int access = ::fcntl(fd, F_GETFL);
+  if (access == -1) return -errno;
+  if ((access & O_ACCMODE) == O_RDONLY) return -EBADF;
   const off_t end = off_t(offset + length);
   if (end <= st.st_size) return 0;  // already inside the file: its blocks exist or are sparse by choice
   fstore_t store = {F_ALLOCATECONTIG | F_ALLOCATEALL, F_PEOFPOSMODE, 0, end - st.st_size, 0};
