@@ -27,10 +27,11 @@ fi
 flags=(-std=c++20 -O1 -g -Wall -Wextra -Werror=return-type -D_WIN32_WINNT=0x0602 -DWINVER=0x0602
        -DWIN32_LEAN_AND_MEAN -DNOMINMAX -static)
 # Sources: the portable core, the Windows backend, and the same behavioural cases as on Linux. Platform
-# choice is by file list: the Linux-only test files (io_uring, the pool's signal cases) stay out, and so
-# does path_cases.cc until its POSIX helpers go through shim.h (it calls mkdir/symlink/lstat/... directly).
+# choice is by file list: the POSIX-only test files (io_uring, the pool's signal cases, the FIFO opens,
+# the process limits)
+# stay out.
 core=("$root"/native/core/backend.cc "$root"/native/core/pool.cc "$root"/native/core/win/*.cc)
-tests=("$here"/main.cc "$here"/shim_win.cc "$here"/core_cases.cc "$here"/stream_cases.cc)
+tests=("$here"/main.cc "$here"/shim_win.cc "$here"/core_cases.cc "$here"/stream_cases.cc "$here"/path_cases.cc)
 "$cxx" "${flags[@]}" -o "$out" "${core[@]}" "${tests[@]}"
 
 if [[ "${1:-}" == --run ]]; then

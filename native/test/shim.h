@@ -17,7 +17,8 @@ namespace corio::test::shim {
 struct FileInfo {
   bool regular = false;
   int64_t mode = 0;  // type and permission bits, as the platform's stat reports them
-  int64_t size = 0, ino = 0, dev = 0, nlink = 0;
+  int64_t size = 0, ino = 0, dev = 0, nlink = 0, uid = 0;
+  int64_t blocks = 0;    // 512-byte units allocated (Windows: the allocation size / 512)
   int64_t mtime_ns = 0;  // nanoseconds since the epoch
 };
 
@@ -56,5 +57,33 @@ void release_fifo(const std::string& path);
 
 // Writes to a pipe whose reader left fail with EPIPE instead of killing the process (SIGPIPE).
 void ignore_sigpipe();
+
+// ---- the path cases (path_cases.cc) set up with these and compare against them
+// Plain file-system calls answering 0 or -errno as node:fs reports the same call on this platform: the
+// system call's errno on POSIX; on Windows the Win32 error as libuv maps it (shim_win.cc lists the few the
+// cases meet). They never throw.
+int32_t plain_mkdir(const std::string& path);  // mode 0755 where modes mean something
+int32_t plain_unlink(const std::string& path);
+int32_t plain_rmdir(const std::string& path);
+int32_t plain_rename(const std::string& from, const std::string& to);
+// Whether something is at `path`, not following a final symbolic link (a dangling link exists).
+bool exists(const std::string& path);
+// The link itself, as lstat(2) describes it.
+FileInfo lstat_path(const std::string& path);
+FileInfo fstat_fd(int fd);
+// A symbolic link at `link` to `target`. False (and *why_not set) where this process cannot make one
+// (Windows without the privilege or developer mode).
+bool make_symlink(const std::string& target, const std::string& link, std::string* why_not);
+// The type bit a symbolic link's mode carries (S_IFLNK); 0120000 everywhere corio runs.
+int64_t symlink_type_bits();
+// The permission bits a directory made with `mode` ends up with (Windows: 0777, as libuv reports it).
+int expected_dir_permissions(int mode);
+// What a path through a regular file ("file/x") fails with: ENOTDIR on POSIX; ENOENT on Windows, where
+// the system says ERROR_PATH_NOT_FOUND and node:fs (libuv) reports that as ENOENT.
+int32_t through_file_errno();
+
+// Whether this is Windows emulated by Wine (and which version, in *version): a few NTFS behaviours are the
+// host file system's there, and a case that depends on one says so when it skips.
+bool under_wine(std::string* version);
 
 }  // namespace corio::test::shim

@@ -21,9 +21,7 @@ int64_t to_ns(const struct timespec& ts) { return int64_t(ts.tv_sec) * 100000000
 
 }  // namespace
 
-FileInfo stat_path(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) fail("plain stat " + path);
+static FileInfo info_of(const struct stat& st) {
   FileInfo info;
   info.regular = S_ISREG(st.st_mode);
   info.mode = int64_t(st.st_mode);
@@ -31,6 +29,8 @@ FileInfo stat_path(const std::string& path) {
   info.ino = int64_t(st.st_ino);
   info.dev = int64_t(st.st_dev);
   info.nlink = int64_t(st.st_nlink);
+  info.uid = int64_t(st.st_uid);
+  info.blocks = int64_t(st.st_blocks);
 #if defined(__APPLE__)
   info.mtime_ns = to_ns(st.st_mtimespec);
 #else
@@ -38,6 +38,49 @@ FileInfo stat_path(const std::string& path) {
 #endif
   return info;
 }
+
+FileInfo stat_path(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) fail("plain stat " + path);
+  return info_of(st);
+}
+
+FileInfo lstat_path(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) fail("plain lstat " + path);
+  return info_of(st);
+}
+
+FileInfo fstat_fd(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) fail("plain fstat " + std::to_string(fd));
+  return info_of(st);
+}
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+int32_t plain_mkdir(const std::string& path) { return ::mkdir(path.c_str(), 0755) == 0 ? 0 : -errno; }
+int32_t plain_unlink(const std::string& path) { return ::unlink(path.c_str()) == 0 ? 0 : -errno; }
+int32_t plain_rmdir(const std::string& path) { return ::rmdir(path.c_str()) == 0 ? 0 : -errno; }
+int32_t plain_rename(const std::string& from, const std::string& to) {
+  return ::rename(from.c_str(), to.c_str()) == 0 ? 0 : -errno;
+}
+
+bool make_symlink(const std::string& target, const std::string& link, std::string*) {
+  if (::symlink(target.c_str(), link.c_str()) != 0) fail("symlink " + link);
+  return true;
+}
+
+int64_t symlink_type_bits() { return S_IFLNK; }
+
+int expected_dir_permissions(int mode) { return expected_permissions(mode); }
+
+int32_t through_file_errno() { return -ENOTDIR; }
+
+bool under_wine(std::string*) { return false; }
 
 std::string read_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

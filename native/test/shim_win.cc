@@ -64,27 +64,126 @@ std::atomic<unsigned> g_pipe_serial{0};
 
 }  // namespace
 
-FileInfo stat_path(const std::string& path) {
-  HANDLE h = ::CreateFileW(wide(path).c_str(), FILE_READ_ATTRIBUTES, kShareAll, nullptr, OPEN_EXISTING,
-                           FILE_FLAG_BACKUP_SEMANTICS, nullptr);
-  if (h == INVALID_HANDLE_VALUE) fail("plain stat " + path);
+namespace {
+
+FileInfo info_of_handle(HANDLE h, const std::string& what) {
   BY_HANDLE_FILE_INFORMATION bh;
-  BOOL ok = ::GetFileInformationByHandle(h, &bh);
-  ::CloseHandle(h);
-  if (!ok) fail("GetFileInformationByHandle " + path);
+  if (!::GetFileInformationByHandle(h, &bh)) fail("GetFileInformationByHandle " + what);
   FileInfo info;
   bool dir = bh.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY;
   bool readonly = bh.dwFileAttributes & FILE_ATTRIBUTE_READONLY;
-  info.regular = !dir;
-  // What POSIX stat shows for a Windows file, as libuv (and so Node) synthesises it.
-  info.mode = dir ? (0040000 | (readonly ? 0555 : 0777)) : (0100000 | (readonly ? 0444 : 0666));
+  bool link = false;
+  if (bh.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) {
+    FILE_ATTRIBUTE_TAG_INFO tag;
+    link = ::GetFileInformationByHandleEx(h, FileAttributeTagInfo, &tag, sizeof tag) &&
+           tag.ReparseTag == IO_REPARSE_TAG_SYMLINK;
+  }
+  info.regular = !dir && !link;
+  // What POSIX stat shows for a Windows file, as libuv (and so Node) synthesises it: no execute bits.
+  info.mode = link ? (0120000 | 0777) : (dir ? 0040000 : 0100000) | (readonly ? 0444 : 0666);
   info.size = int64_t((uint64_t(bh.nFileSizeHigh) << 32) | bh.nFileSizeLow);
   info.ino = int64_t((uint64_t(bh.nFileIndexHigh) << 32) | bh.nFileIndexLow);
   info.dev = int64_t(bh.dwVolumeSerialNumber);
   info.nlink = int64_t(bh.nNumberOfLinks);
+  FILE_STANDARD_INFO st;
+  info.blocks = ::GetFileInformationByHandleEx(h, FileStandardInfo, &st, sizeof st)
+                    ? int64_t((st.AllocationSize.QuadPart + 511) / 512)
+                    : (info.size + 511) / 512;
   int64_t ft = int64_t((uint64_t(bh.ftLastWriteTime.dwHighDateTime) << 32) | bh.ftLastWriteTime.dwLowDateTime);
   info.mtime_ns = (ft - 116444736000000000LL) * 100;
   return info;
+}
+
+FileInfo info_of_path(const std::string& path, bool no_follow) {
+  HANDLE h = ::CreateFileW(wide(path).c_str(), FILE_READ_ATTRIBUTES, kShareAll, nullptr, OPEN_EXISTING,
+                           FILE_FLAG_BACKUP_SEMANTICS | (no_follow ? FILE_FLAG_OPEN_REPARSE_POINT : 0), nullptr);
+  if (h == INVALID_HANDLE_VALUE) fail("plain stat " + path);
+  try {
+    FileInfo info = info_of_handle(h, path);
+    ::CloseHandle(h);
+    return info;
+  } catch (...) {
+    ::CloseHandle(h);
+    throw;
+  }
+}
+
+// The few Win32 errors the path cases meet, as libuv maps them (src/win/error.c), which is what node:fs
+// reports on Windows.
+int32_t uv_errno(DWORD error) {
+  switch (error) {
+    case ERROR_FILE_NOT_FOUND:
+    case ERROR_PATH_NOT_FOUND: return -ENOENT;
+    case ERROR_FILE_EXISTS:
+    case ERROR_ALREADY_EXISTS: return -EEXIST;
+    case ERROR_ACCESS_DENIED: return -EPERM;
+    case ERROR_DIR_NOT_EMPTY: return -ENOTEMPTY;
+    case ERROR_DIRECTORY: return -ENOTDIR;
+    case ERROR_SHARING_VIOLATION: return -EBUSY;
+    default: return -EIO;
+  }
+}
+
+}  // namespace
+
+FileInfo stat_path(const std::string& path) { return info_of_path(path, false); }
+FileInfo lstat_path(const std::string& path) { return info_of_path(path, true); }
+FileInfo fstat_fd(int fd) { return info_of_handle(handle_of(fd), "descriptor " + std::to_string(fd)); }
+
+bool exists(const std::string& path) { return ::GetFileAttributesW(wide(path).c_str()) != INVALID_FILE_ATTRIBUTES; }
+
+int32_t plain_mkdir(const std::string& path) {
+  return ::CreateDirectoryW(wide(path).c_str(), nullptr) ? 0 : uv_errno(::GetLastError());
+}
+
+int32_t plain_unlink(const std::string& path) {
+  DWORD attrs = ::GetFileAttributesW(wide(path).c_str());
+  // libuv's unlink refuses a directory itself, with EPERM, before asking the system.
+  if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY) && !(attrs & FILE_ATTRIBUTE_REPARSE_POINT))
+    return -EPERM;
+  return ::DeleteFileW(wide(path).c_str()) ? 0 : uv_errno(::GetLastError());
+}
+
+int32_t plain_rmdir(const std::string& path) {
+  return ::RemoveDirectoryW(wide(path).c_str()) ? 0 : uv_errno(::GetLastError());
+}
+
+int32_t plain_rename(const std::string& from, const std::string& to) {
+  return ::MoveFileExW(wide(from).c_str(), wide(to).c_str(), MOVEFILE_REPLACE_EXISTING) ? 0 : uv_errno(::GetLastError());
+}
+
+bool make_symlink(const std::string& target, const std::string& link, std::string* why_not) {
+  // 0x2: SYMBOLIC_LINK_FLAG_ALLOW_UNPRIVILEGED_CREATE (developer mode); older systems ignore the bit.
+  if (!::CreateSymbolicLinkW(wide(link).c_str(), wide(target).c_str(), 0x2)) {
+    *why_not = "this process cannot make symbolic links (CreateSymbolicLinkW: Win32 error " +
+               std::to_string(::GetLastError()) + "; needs the privilege or developer mode)";
+    return false;
+  }
+  if (::GetFileAttributesW(wide(link).c_str()) == INVALID_FILE_ATTRIBUTES) {
+    // Seen under Wine 8.0: the call reports success and no link exists afterwards.
+    std::string wine;
+    *why_not = std::string("CreateSymbolicLinkW reported success but made no link") +
+               (under_wine(&wine) ? " (Wine " + wine + " does not make Windows symbolic links)" : "");
+    return false;
+  }
+  return true;
+}
+
+int64_t symlink_type_bits() { return 0120000; }
+
+int expected_dir_permissions(int) { return 0666; }
+
+int32_t through_file_errno() { return -ENOENT; }
+
+bool under_wine(std::string* version) {
+  // Wine's ntdll exports wine_get_version; Windows' does not (the check Wine's own documentation gives).
+  HMODULE ntdll = ::GetModuleHandleW(L"ntdll.dll");
+  auto get = ntdll ? reinterpret_cast<const char* (*)()>(
+                         reinterpret_cast<void*>(::GetProcAddress(ntdll, "wine_get_version")))
+                   : nullptr;
+  if (!get) return false;
+  if (version) *version = get();
+  return true;
 }
 
 std::string read_file(const std::string& path) {

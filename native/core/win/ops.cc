@@ -25,6 +25,10 @@
 //            handle closes: keep-size is a reservation for as long as the file is open.
 //  readdir   FindFirstFileExW/FindNextFileW into the packed record format; reparse points that are
 //            symbolic links or junctions report kDirentSymlink, as libuv does.
+//
+// Errors are the ones node:fs reports on Windows (libuv's mapping, checked against node.exe under Wine),
+// not Linux's, where the two differ: a path through a file is ENOENT, unlink of a directory and access
+// denied are EPERM, a read on a write-only handle is EBADF.
 #include "ops.h"
 
 #include <cerrno>
@@ -54,28 +58,15 @@ bool stop_requested(const std::atomic<bool>* cancelled) {
 
 int32_t last_errno() { return errno_from_win32(::GetLastError()); }
 
-// ERROR_PATH_NOT_FOUND covers both "a directory on the way is missing" (ENOENT) and "a component on the
-// way is a file" (ENOTDIR). Walks the prefixes to tell them apart; only on this error path.
-int32_t not_found(const std::wstring& path) {
-  for (size_t i = path.size(); i-- > 0;) {
-    if (path[i] != L'\\' && path[i] != L'/') continue;
-    std::wstring prefix = path.substr(0, i);
-    if (prefix.empty() || prefix.back() == L':' || prefix.back() == L'?') break;
-    DWORD attrs = ::GetFileAttributesW(prefix.c_str());
-    if (attrs == INVALID_FILE_ATTRIBUTES) continue;  // missing: look further up
-    return (attrs & FILE_ATTRIBUTE_DIRECTORY) ? -ENOENT : -ENOTDIR;
-  }
-  return -ENOENT;
-}
-
 bool is_directory(const std::wstring& path) {
   DWORD attrs = ::GetFileAttributesW(path.c_str());
   return attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY);
 }
 
-// errno for a failed call on `path`, refining the two answers Windows gives for several POSIX ones.
-int32_t path_errno(DWORD error, const std::wstring& path) {
-  if (error == ERROR_PATH_NOT_FOUND) return not_found(path);
+// errno for a failed open of `path`. ERROR_PATH_NOT_FOUND stays ENOENT even when a component on the way
+// is a file (POSIX says ENOTDIR): node:fs on Windows (libuv) says ENOENT there, and corio's errors are
+// node:fs's on each platform. Access denied on a directory is EISDIR, as libuv's open reports it.
+int32_t open_errno(DWORD error, const std::wstring& path) {
   if (error == ERROR_ACCESS_DENIED && is_directory(path)) return -EISDIR;
   return errno_from_win32(error);
 }
@@ -109,7 +100,7 @@ int32_t open_file(const Submission& sub) {
   if (h == INVALID_HANDLE_VALUE) {
     DWORD error = ::GetLastError();
     if (error == ERROR_FILE_EXISTS && disposition != CREATE_NEW) error = ERROR_ACCESS_DENIED;
-    return path_errno(error, path);
+    return open_errno(error, path);
   }
   int fd = fd_adopt(h, true, (flags & O_APPEND) != 0);
   if (fd < 0) {
@@ -251,7 +242,11 @@ int32_t do_fallocate(FdEntry& e, int64_t offset, int64_t length, bool keep_size)
   const int64_t end = offset + length;
   FILE_STANDARD_INFO st;
   if (!::GetFileInformationByHandleEx(e.handle, FileStandardInfo, &st, sizeof st)) return last_errno();
-  if (!keep_size) return end > st.EndOfFile.QuadPart ? set_end_of_file(e.handle, end) : 0;
+  if (!keep_size) {
+    if (end <= st.EndOfFile.QuadPart) return 0;
+    int32_t r = set_end_of_file(e.handle, end);
+    return r == -EINVAL ? -EBADF : r;  // not open for writing: fallocate(2) says EBADF, ftruncate EINVAL
+  }
   if (end <= st.AllocationSize.QuadPart) return 0;
   // Never lower it: an allocation size below the end of file truncates the file.
   FILE_ALLOCATION_INFO alloc;
@@ -279,7 +274,7 @@ int32_t stat_path(const char* utf8, bool no_follow, StatResult* out) {
   HANDLE h = ::CreateFileW(path.c_str(), FILE_READ_ATTRIBUTES,
                            FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr, OPEN_EXISTING, flags,
                            nullptr);
-  if (h == INVALID_HANDLE_VALUE) return path_errno(::GetLastError(), path);
+  if (h == INVALID_HANDLE_VALUE) return errno_from_win32(::GetLastError());
   int32_t r = stat_handle(h, out);
   ::CloseHandle(h);
   return r;
@@ -293,7 +288,9 @@ int32_t do_unlink(const char* utf8) {
   DWORD error = ::GetLastError();
   if (error == ERROR_ACCESS_DENIED) {
     DWORD attrs = ::GetFileAttributesW(path.c_str());
-    if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY)) return -EISDIR;  // as Linux
+    // A directory: EPERM, as node:fs on Windows says (libuv's unlink refuses directories so); Linux says
+    // EISDIR, macOS EPERM, and POSIX allows both.
+    if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY)) return -EPERM;
     if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_READONLY)) {
       ::SetFileAttributesW(path.c_str(), attrs & ~DWORD(FILE_ATTRIBUTE_READONLY));
       if (::DeleteFileW(path.c_str())) return 0;
@@ -301,7 +298,7 @@ int32_t do_unlink(const char* utf8) {
       ::SetFileAttributesW(path.c_str(), attrs);  // put it back: the unlink failed after all
     }
   }
-  return path_errno(error, path);
+  return errno_from_win32(error);
 }
 
 int32_t do_rename(const char* from_utf8, const char* to_utf8) {
@@ -309,13 +306,8 @@ int32_t do_rename(const char* from_utf8, const char* to_utf8) {
   if (!to_wide(from_utf8, &from) || !to_wide(to_utf8, &to)) return -EINVAL;
   if (from.empty() || to.empty()) return -ENOENT;
   if (::MoveFileExW(from.c_str(), to.c_str(), MOVEFILE_REPLACE_EXISTING)) return 0;
-  DWORD error = ::GetLastError();
-  if (error == ERROR_ACCESS_DENIED && is_directory(to) && !is_directory(from)) return -EISDIR;
-  if (error == ERROR_PATH_NOT_FOUND) {
-    int32_t r = not_found(from);
-    return ::GetFileAttributesW(from.c_str()) == INVALID_FILE_ATTRIBUTES ? r : not_found(to);
-  }
-  return errno_from_win32(error);
+  // A file over a directory or a directory over a full one is ERROR_ACCESS_DENIED: EPERM, as node:fs says.
+  return errno_from_win32(::GetLastError());
 }
 
 int32_t do_mkdir(const char* utf8) {
@@ -323,7 +315,7 @@ int32_t do_mkdir(const char* utf8) {
   if (!to_wide(utf8, &path)) return -EINVAL;
   if (path.empty()) return -ENOENT;
   if (::CreateDirectoryW(path.c_str(), nullptr)) return 0;
-  return path_errno(::GetLastError(), path);
+  return errno_from_win32(::GetLastError());
 }
 
 int32_t do_rmdir(const char* utf8) {
@@ -337,7 +329,7 @@ int32_t do_rmdir(const char* utf8) {
     DWORD attrs = ::GetFileAttributesW(path.c_str());
     if (attrs != INVALID_FILE_ATTRIBUTES && !(attrs & FILE_ATTRIBUTE_DIRECTORY)) return -ENOTDIR;
   }
-  return path_errno(error, path);
+  return errno_from_win32(error);
 }
 
 uint8_t dirent_type(const WIN32_FIND_DATAW& d) {
@@ -367,7 +359,7 @@ int32_t do_readdir(const char* utf8, void* buf, uint32_t len, const std::atomic<
     DWORD attrs = ::GetFileAttributesW(path.c_str());
     if (attrs != INVALID_FILE_ATTRIBUTES && !(attrs & FILE_ATTRIBUTE_DIRECTORY)) return -ENOTDIR;
     if (error == ERROR_FILE_NOT_FOUND && attrs != INVALID_FILE_ATTRIBUTES) return 0;  // empty (a drive root)
-    return path_errno(error, path);
+    return errno_from_win32(error);
   }
   auto* out = static_cast<uint8_t*>(buf);
   uint32_t used = 0;
@@ -414,10 +406,12 @@ int32_t errno_from_win32(DWORD error) {
     case ERROR_MOD_NOT_FOUND: return -ENOENT;
     case ERROR_FILE_EXISTS:
     case ERROR_ALREADY_EXISTS: return -EEXIST;
+    // libuv (so node:fs) reports ERROR_ACCESS_DENIED as EPERM: "EPERM, rename" of a file another process
+    // holds open is Windows' everyday answer. corio reports what node:fs would.
     case ERROR_ACCESS_DENIED:
+    case ERROR_PRIVILEGE_NOT_HELD: return -EPERM;
     case ERROR_CANT_ACCESS_FILE:
     case ERROR_NOACCESS: return -EACCES;
-    case ERROR_PRIVILEGE_NOT_HELD: return -EPERM;
     case ERROR_SHARING_VIOLATION:
     case ERROR_LOCK_VIOLATION:
     case ERROR_PIPE_BUSY:
@@ -440,8 +434,10 @@ int32_t errno_from_win32(DWORD error) {
     case ERROR_FILENAME_EXCED_RANGE: return -ENAMETOOLONG;
     case ERROR_NOT_SAME_DEVICE: return -EXDEV;
     case ERROR_WRITE_PROTECT: return -EROFS;
+    // ENOTSUP, not EOPNOTSUPP: they are one number on Linux (node names it ENOTSUP) but two in the
+    // Windows C runtime, and libuv (so node:fs) has only ENOTSUP.
     case ERROR_NOT_SUPPORTED:
-    case ERROR_CALL_NOT_IMPLEMENTED: return -EOPNOTSUPP;
+    case ERROR_CALL_NOT_IMPLEMENTED: return -ENOTSUP;
     case ERROR_CANT_RESOLVE_FILENAME: return -ELOOP;
     case ERROR_SEM_TIMEOUT: return -ETIMEDOUT;
     case ERROR_HANDLE_EOF: return -EIO;  // callers that read turn it into 0 first (transfer_error)
@@ -452,6 +448,8 @@ int32_t errno_from_win32(DWORD error) {
 int32_t transfer_error(DWORD error, bool write) {
   if (!write && (error == ERROR_HANDLE_EOF || error == ERROR_BROKEN_PIPE)) return 0;
   if (error == ERROR_INVALID_FUNCTION) return -EISDIR;  // ReadFile/WriteFile on a directory handle
+  // A read on a handle opened write-only (or the reverse): EBADF, as read(2) and node:fs on Windows say.
+  if (error == ERROR_ACCESS_DENIED) return -EBADF;
   return errno_from_win32(error);
 }
 
@@ -521,7 +519,8 @@ int32_t stat_handle(HANDLE h, StatResult* out) {
       link = tag.ReparseTag == IO_REPARSE_TAG_SYMLINK;
   }
   if (link) r.mode = kIfLnk | 0777;
-  else if (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) r.mode = kIfDir | (readonly ? 0555 : 0777);
+  // Directories get no execute bits: libuv (so node:fs) reports them 0666, or 0444 when read-only.
+  else if (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) r.mode = kIfDir | (readonly ? 0444 : 0666);
   else r.mode = kIfReg | (readonly ? 0444 : 0666);
   r.dev = int64_t(info.dwVolumeSerialNumber);
   r.ino = int64_t((uint64_t(info.nFileIndexHigh) << 32) | info.nFileIndexLow);
