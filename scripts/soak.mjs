@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -20,7 +20,7 @@ const size = Number(opt('size', 128));
 const backendName = opt('backend', process.env.CORIO_BACKEND ?? 'auto');
 const maxGrowthMb = Number(opt('max-growth-mb', 64));
 const entry = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'src', 'index.js');
-const { run, spawn, open, stats, backend } = await import(entry);
+const { run, spawn, open, stats, backend } = await import(pathToFileURL(entry).href);
 
 const dir = mkdtempSync(join(tmpdir(), 'corio-soak-'));
 const mb = (n) => Math.round((n / 1048576) * 10) / 10;

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   checkTraceFile, formatSummary, fromTraceFile, open, readFile, run, sleep, spawn, summarize, toSvg, toTraceFile,
   TraceRecorder, writeFile, type Recording,
@@ -158,7 +159,7 @@ describe('trace option', () => {
     const path = join(dir, 'env-trace.json');
     const index = join(__dirname, '..', 'dist', 'src', 'index.js');
     execFileSync(process.execPath, ['--input-type=module', '-e',
-      `const { run, writeFile } = await import(${JSON.stringify(index)}); run(function* () { yield* writeFile(${JSON.stringify(join(dir, 'a'))}, 'a'); });`],
+      `const { run, writeFile } = await import(${JSON.stringify(pathToFileURL(index).href)}); run(function* () { yield* writeFile(${JSON.stringify(join(dir, 'a'))}, 'a'); });`],
     { env: { ...process.env, CORIO_TRACE: path, CORIO_TRACE_QUIET: '1' } });
     const back = fromTraceFile(JSON.parse(readFileSync(path, 'utf8')));
     expect(back.operations.map((o) => o.kind)).toEqual(expect.arrayContaining(['open', 'close']));
