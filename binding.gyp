@@ -6,6 +6,7 @@
       "target_name": "corio",
       "sources": [
         "native/addon.cc",
+        "native/binding/signals.cc",
         "native/core/backend.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
@@ -23,7 +24,8 @@
             "native/core/linux/uring_setup.cc",
             "native/core/linux/epoll.cc",
             "native/core/pool.cc",
-            "native/core/posix/pool_os.cc"
+            "native/core/posix/pool_os.cc",
+            "native/core/posix/signals.cc"
           ]
         }],
         ["OS=='mac'", {
@@ -33,7 +35,8 @@
             "native/core/mac/select.cc",
             "native/core/mac/kqueue.cc",
             "native/core/pool.cc",
-            "native/core/posix/pool_os.cc"
+            "native/core/posix/pool_os.cc",
+            "native/core/posix/signals.cc"
           ]
         }],
         ["OS=='win'", {
@@ -43,6 +46,7 @@
             "native/core/win/fd.cc",
             "native/core/win/ops.cc",
             "native/core/win/pool_os.cc",
+            "native/core/win/signals.cc",
             "native/core/pool.cc"
           ],
           "defines": ["_WIN32_WINNT=0x0602", "WINVER=0x0602", "WIN32_LEAN_AND_MEAN", "NOMINMAX"]

@@ -15,8 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "binding/binding.h"
 #include "core/backend.h"
 #include "core/trace.h"
+#include "core/signals.h"
 
 namespace {
 
@@ -32,6 +34,7 @@ constexpr double kMaxIoLength = 0x7ffff000;
 constexpr uint32_t kMaxTokens = 1u << 20;
 constexpr double kMaxSafeInteger = 9007199254740991.0;
 constexpr uint32_t kMaxIov = 1024;  // IOV_MAX on Linux and macOS
+constexpr napi_type_tag kNativeBackendTag = {0x636f72696f4e4254ull, 0x6261636b656e6431ull};
 
 [[noreturn]] void throw_error(Napi::Env env, const char* type, const char* code, const std::string& message) {
   Napi::Error err = std::strcmp(type, "range") == 0   ? Napi::RangeError::New(env, message)
@@ -173,6 +176,8 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
     reason_ = choice.reason;
     if (!choice.backend) throw_error(env, "error", "ERR_CORIO_BACKEND_UNAVAILABLE", choice.reason);
     backend_ = std::move(choice.backend);
+    // Lets backend_of() tell a NativeBackend from any other object before unwrapping it.
+    napi_type_tag_object(env, Value(), &kNativeBackendTag);
   }
 
   ~NativeBackend() override { Shutdown(); }
@@ -541,6 +546,7 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
   }
 
   void Shutdown() {
+    corio::signals::forget(backend_.get());  // no signal handler may wake a backend being freed
     backend_.reset();  // blocks until no kernel or pool thread can touch a held buffer
     slots_.clear();    // only now may the buffers go
   }
@@ -552,6 +558,8 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
 
   std::unique_ptr<corio::TraceSink> trace_;  // declared before backend_: outlives it (SetTrace)
   std::vector<corio::TraceRecord> trace_scratch_;
+  friend Backend* corio::binding::backend_of(Napi::Value value);
+
   std::unique_ptr<Backend> backend_;
   std::string reason_;
   Napi::Reference<Napi::Int32Array> completions_;
@@ -572,9 +580,22 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("threadCpuMs", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), corio::thread_cpu_ms());
   }));
+  corio::binding::register_signals(env, exports);
   return exports;
 }
 
 }  // namespace
+
+namespace corio::binding {
+
+Backend* backend_of(Napi::Value value) {
+  bool tagged = false;
+  if (!value.IsObject() ||
+      napi_check_object_type_tag(value.Env(), value, &kNativeBackendTag, &tagged) != napi_ok || !tagged)
+    return nullptr;
+  return NativeBackend::Unwrap(value.As<Napi::Object>())->backend_.get();
+}
+
+}  // namespace corio::binding
 
 NODE_API_MODULE(corio, Init)

@@ -24,11 +24,12 @@ export {
   CancelledError,
   CorioError,
   DeadlockError,
+  SignalError,
   TimeoutError,
   UnobservedErrors,
   systemError,
 } from './core/errors.js';
-export type { SystemError } from './core/errors.js';
+export type { SystemError, StopSignal } from './core/errors.js';
 export { probeBackends, compiledBackends } from './drivers/backends.js';
 export type { BackendProbe } from './drivers/backends.js';
 export { TraceRecorder } from './core/trace.js';

@@ -1,6 +1,7 @@
 // run(): the entry point. It owns the thread until the main coroutine finishes — corio's loop is a real
 // blocking loop, not a guest in Node's — so Node's own timers and promises do not advance inside run().
-import { CorioError, describeValue } from './core/errors.js';
+import { constants as osConstants } from 'node:os';
+import { CorioError, describeValue, exitWithSignalCodeIfUncaught, SignalError, type StopSignal } from './core/errors.js';
 import { type Driver, NativeDriver } from './drivers/driver.js';
 import type { Operation } from './core/instruction.js';
 import { toCoroutine, type Main } from './core/main.js';
@@ -16,6 +17,7 @@ import { requestedBackend } from './drivers/backends.js';
 import { TraceRecorder } from './core/trace.js';
 import { toTraceFile } from './trace/perfetto.js';
 import { writeFileSync } from 'node:fs';
+import { SignalWatcher } from './drivers/signals.js';
 
 export type BackendKind = 'auto' | 'uring' | 'epoll' | (string & {});
 
@@ -112,23 +114,36 @@ export function run<T>(main: Main<T>, options: RunOptions = {}): T {
   loop.fileDefaults = files;
   setActiveLoop(loop);
   setIoTableSource(() => loop.io);
+  // SIGINT/SIGTERM during run(): see runWatchingSignals. Only the main thread watches (signals.ts).
+  const watcher = SignalWatcher.start(driver.io);
   let mainTask: Task<T> | undefined;
   let loopError: unknown;
+  let stoppedBy: StopSignal | undefined;
   try {
     mainTask = loop.spawn(coroutine, options.name ?? 'main');
     mainTask.observed = true;
-    loop.runUntilDone(mainTask);
+    if (watcher === null) loop.runUntilDone(mainTask);
+    else stoppedBy = runWatchingSignals(loop, mainTask, watcher);
   } catch (error) {
     loopError = error;  // a deadlock or a bug in corio itself: still shut down cleanly below
   }
   let unobserved;
+  let untaken: StopSignal[] = [];
   try {
-    unobserved = loop.shutdown();
+    unobserved = loop.shutdown();  // a second signal during the shutdown still ends the process at once
   } finally {
+    if (watcher !== null) untaken = watcher.stop();
     setActiveLoop(null);
     if (trace?.path) writeTrace(trace.recorder, trace.path);
   }
+  // A request that came after main had finished, while the other tasks shut down, was never acted on: Node's
+  // handlers are back, so hand it to them (a listener runs, or Node exits on it as it would have).
+  for (const signal of untaken) process.kill(process.pid, signal);
   if (loopError !== undefined) throw loopError;
+  if (stoppedBy !== undefined && mainTask!.outcome === 'cancelled') {
+    exitWithSignalCodeIfUncaught();
+    throw new SignalError(stoppedBy);
+  }
   const value = mainTask!.result();  // throws main's error if it failed
   if (unobserved) throw unobserved;
   return value;
@@ -140,6 +155,33 @@ function writeTrace(recorder: TraceRecorder, path: string): void {
   if (process.env.CORIO_TRACE_QUIET !== '1') {
     console.error(`corio: trace of ${recorder.operations.length} operations and ${recorder.steps.length} task steps written to ${path}`);
   }
+}
+
+/**
+ * Runs the loop until `main` is done, acting on SIGINT/SIGTERM after each iteration (README "Signals and
+ * termination"). A signal the program listens for itself (process.on) goes to its listeners, as Node would
+ * deliver it, and nothing is cancelled: in Node a listener replaces the default exit. Otherwise the first
+ * request cancels main (its finally blocks run; run() then throws SignalError, like asyncio.run raising
+ * KeyboardInterrupt only when the main task ended cancelled) and arms the watcher so a second one ends
+ * the process at once. Returns the signal that cancelled main, if one did.
+ */
+function runWatchingSignals(loop: Loop, main: Task<unknown>, watcher: SignalWatcher): StopSignal | undefined {
+  let stoppedBy: StopSignal | undefined;
+  while (!main.done) {
+    loop.runOnce();
+    if (!watcher.pending) continue;
+    for (const signal of watcher.take()) {
+      if (process.listenerCount(signal) > 0) {
+        // Node calls signal listeners with (name, number).
+        (process.emit as (event: string, ...args: unknown[]) => boolean)(signal, signal, osConstants.signals[signal]);
+      } else if (stoppedBy === undefined) {
+        stoppedBy = signal;
+        watcher.exitOnNext();
+        main.cancel(`Task '${main.name}' was cancelled by ${signal}`);
+      }
+    }
+  }
+  return stoppedBy;
 }
 
 function makeDriver(options: RunOptions): Driver {

@@ -94,6 +94,50 @@ export class Interrupted {
   constructor(readonly bytesTransferred: number) {}
 }
 
+/** A request to stop the process that corio handles: SIGINT (Ctrl-C; on Windows the console's Ctrl-C) or SIGTERM. */
+export type StopSignal = 'SIGINT' | 'SIGTERM';
+
+/**
+ * run() (or the hosted entry point) was stopped by SIGINT or SIGTERM: the main task was cancelled, its
+ * finally blocks ran, and this is what the entry point throws. Left uncaught, the process exits with
+ * `exitCode` (128 + the signal's number: 130 for SIGINT, 143 for SIGTERM), the code Node's own exit on that
+ * signal has (see README "Signals and termination").
+ */
+export class SignalError extends Error {
+  readonly code = 'ERR_CORIO_SIGNAL';
+  /** The signal's number on this platform (2 for SIGINT, 15 for SIGTERM). */
+  readonly signo: number;
+  /** The exit code the process ends with if this error is not caught: 128 + signo. */
+  readonly exitCode: number;
+  constructor(readonly signal: StopSignal) {
+    super(`Interrupted by ${signal}: the main task was cancelled and its finally blocks ran`);
+    this.name = 'SignalError';
+    this.signo = osConstants.signals[signal];
+    this.exitCode = 128 + this.signo;
+  }
+}
+
+let uncaughtSignalExitInstalled = false;
+
+/**
+ * Makes a SignalError that nobody catches end the process with its `exitCode` (130 / 143) instead of Node's
+ * 1 for an uncaught error; Node still prints it. Installed once, the first time an entry point throws one.
+ * Node calls 'uncaughtExceptionMonitor' listeners for every uncaught error (also an unhandled rejection,
+ * which is fatal by default) before it decides; with no 'uncaughtException' listener the error is fatal,
+ * and an 'exit' listener may still set the code Node then exits with. A caught SignalError changes nothing.
+ */
+export function exitWithSignalCodeIfUncaught(): void {
+  if (uncaughtSignalExitInstalled) return;
+  uncaughtSignalExitInstalled = true;
+  let fatal: SignalError | undefined;
+  process.on('uncaughtExceptionMonitor', (error) => {
+    if (error instanceof SignalError && process.listenerCount('uncaughtException') === 0) fatal = error;
+  });
+  process.on('exit', () => {
+    if (fatal !== undefined) process.exitCode = fatal.exitCode;
+  });
+}
+
 /** Every task is waiting on something that can never happen: no ready task, no timer, no I/O in flight. */
 export class DeadlockError extends Error {
   readonly code = 'ERR_CORIO_DEADLOCK';

@@ -2,6 +2,7 @@
 // clock and the backend's submission port. The native driver blocks in the addon; the virtual driver
 // (virtual.ts) jumps time forward when everything is idle, so tests of timeouts run in microseconds; a hosted
 // driver could later run the same loop inside Node's own loop.
+import { isMainThread } from 'node:worker_threads';
 import { binding, type NativeBackend, type NativeBackendOptions } from './native.js';
 
 export interface Driver {
@@ -26,9 +27,23 @@ export interface Driver {
 /** Completions handed over per wait(); more stay queued in the backend for the next iteration. */
 const COMPLETION_BATCH = 1024;
 
+/**
+ * Longest single native wait in a worker thread, in ms. worker.terminate() (and process.exit() on the main
+ * thread, which terminates every worker and joins it) only asks V8 to stop the worker's JavaScript: nothing
+ * reaches a thread blocked in a system call, and Node-API offers no hook that runs when termination is
+ * requested (env cleanup hooks run on the worker's own thread, after its JavaScript has returned). So a
+ * worker never blocks longer than this: the wait returns (a spurious return is allowed, contract 5/6), the
+ * loop re-enters JavaScript, V8 sees the termination and unwinds, and the backend is drained by its
+ * finalizer at the worker's teardown. Cost: an idle worker wakes 20 times a second; bound: terminate()
+ * takes at most ~50 ms more than it would in a Node worker that is not in run(). The main thread needs no
+ * slices: no other thread can terminate it, and signals wake it through the signal watcher.
+ */
+export const WORKER_WAIT_SLICE_MS = 50;
+
 export class NativeDriver implements Driver {
   readonly completions = new Int32Array(COMPLETION_BATCH * 2);
   readonly io: NativeBackend;
+  private readonly slice = isMainThread ? Infinity : WORKER_WAIT_SLICE_MS;
 
   constructor(kind: string, options?: NativeBackendOptions) {
     this.io = new binding.NativeBackend(kind, this.completions, options);
@@ -43,7 +58,7 @@ export class NativeDriver implements Driver {
     return performance.now();
   }
   wait(timeoutMs: number): number {
-    return this.io.wait(timeoutMs);
+    return this.io.wait(timeoutMs < 0 || timeoutMs > this.slice ? this.slice : timeoutMs);
   }
   close(): void {
     this.io.destroy();

@@ -76,6 +76,15 @@ interface Binding {
   slowDrainRounds(): number;
   /** CPU time of the calling thread in ms (-1 if the platform cannot say). */
   threadCpuMs(): number;
+  /**
+   * Starts the process-wide stop-request watcher (native/core/signals.h): SIGINT/SIGTERM set bits in `flags`
+   * (an Int32Array over a SharedArrayBuffer; 1 SIGINT, 2 SIGTERM) and wake `backend`. false: one runs already.
+   */
+  signalWatch(backend: NativeBackend, flags: Int32Array): boolean;
+  /** Stops the watcher and puts back the handlers it replaced (unless someone replaced them meanwhile). */
+  signalUnwatch(): void;
+  /** The next request ends the process at once, as Node's default handling would. */
+  signalExitOnNext(): void;
 }
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
