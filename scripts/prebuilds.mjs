@@ -29,6 +29,7 @@ function newestSource() {
     }
   };
   walk(join(root, 'native', 'core'));
+  walk(join(root, 'native', 'binding'));
   return Math.max(newest, statSync(join(root, 'native', 'addon.cc')).mtimeMs);
 }
 
@@ -51,13 +52,14 @@ function buildHere() {
   }
   const tmp = mkdtempSync(join(tmpdir(), 'corio-prebuildify-'));
   try {
-    // Only what the build reads: binding.gyp, the addon and its core (not native/test), package.json for the
+    // Only what the build reads: binding.gyp, the addon, its binding/ files and its core (not native/test), package.json for the
     // name and napi version, and the installed node-addon-api (through a link to node_modules).
     cpSync(join(root, 'binding.gyp'), join(tmp, 'binding.gyp'));
     cpSync(join(root, 'package.json'), join(tmp, 'package.json'));
     mkdirSync(join(tmp, 'native'));
     cpSync(join(root, 'native', 'addon.cc'), join(tmp, 'native', 'addon.cc'));
     cpSync(join(root, 'native', 'core'), join(tmp, 'native', 'core'), { recursive: true });
+    cpSync(join(root, 'native', 'binding'), join(tmp, 'native', 'binding'), { recursive: true });
     symlinkSync(join(root, 'node_modules'), join(tmp, 'node_modules'), 'dir');
     console.log(`prebuilds: building ${target} with prebuildify in ${tmp}`);
     // Through `npm exec`, so node-gyp gets npm's nodedir and finds the headers offline (shared/NOTES.md).

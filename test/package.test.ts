@@ -78,7 +78,7 @@ describe.skipIf(!built || !npmCli)(`the npm package (${!built ? 'skipped: dist/ 
   it('the tarball holds what users run, with a licence, and nothing else', () => {
     expect(tarball).toMatch(new RegExp(`corio-${pkg.version.replace(/\./g, '\\.')}\\.tgz$`));
     for (const needed of ['LICENSE', 'README.md', 'package.json', 'binding.gyp', 'scripts/install.cjs', 'dist/src/index.js',
-      'dist/src/index.d.ts', 'dist/src/cli.js', 'dist/bench/cli.js', 'native/addon.cc', 'native/core/backend.h']) {
+      'dist/src/index.d.ts', 'dist/src/cli.js', 'dist/bench/cli.js', 'native/addon.cc', 'native/binding/signals.cc', 'native/core/backend.h']) {
       expect(packedFiles).toContain(needed);
     }
     expect(packedFiles.some((f) => f.startsWith(`prebuilds/${target}/`) && f.endsWith('.node'))).toBe(true);
