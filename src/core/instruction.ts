@@ -36,6 +36,40 @@ export interface SteppingTask {
 }
 
 let stepping: SteppingTask | null = null;
+
+/**
+ * Errors whose stack is taken again when the task resumes with them. An I/O error is made where its
+ * completion is dispatched (IoTable.complete ← Loop.dispatchCompletions ← … ← run), where none of the user's
+ * frames are; when the task resumes, the error travels down its yield* chain into the innermost instruction's
+ * throw(), and at that moment every generator of the chain — the user's loadConfig() and its callers — is on
+ * the stack. Only failures pay for this: a WeakSet entry at creation, a stack capture at delivery.
+ */
+const restack = new WeakSet<object>();
+
+/** Marks an error to take the stack of the task's code where it resumes with it (see `restack`). */
+export function stackOnResume<E>(error: E): E {
+  if (error instanceof Error) restack.add(error);
+  return error;
+}
+
+/** Replaces a marked error's stack with the frames that are live as the task resumes with it. */
+function takeResumeStack(error: Error, below: Function): void {
+  restack.delete(error);
+  const limit = Error.stackTraceLimit;
+  // Each generator of the chain shows twice (its frame and a "<name>.throw (<anonymous>)" entry that says
+  // nothing): capture more, then keep the configured number of useful frames.
+  Error.stackTraceLimit = limit * 2 + 2;
+  try {
+    Error.captureStackTrace(error, below);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  const lines = (error.stack ?? '').split('\n');
+  const head = lines.findIndex((l) => l.startsWith('    at '));
+  if (head < 0) return;
+  const frames = lines.slice(head).filter((l) => !/^ {4}at \S+\.throw \(<anonymous>\)$/.test(l)).slice(0, limit);
+  error.stack = [...lines.slice(0, head), ...frames].join('\n');
+}
 let captureStacks = false;
 
 /** Debug mode: record where each task suspends, for slow-step warnings and task dumps. */
@@ -98,6 +132,7 @@ export abstract class Instruction<T> implements Operation<T>, Iterator<Instructi
   }
 
   throw(error: unknown): IteratorResult<Instruction<unknown>, T> {
+    if (error instanceof Error && restack.has(error)) takeResumeStack(error, Instruction.prototype.throw);
     throw error;
   }
 

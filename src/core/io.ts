@@ -5,8 +5,8 @@
 // stays referenced — until the kernel's completion arrives (DESIGN.md, Cancellation); only then is the token
 // reused. An open() that succeeds after its task gave up would leak a descriptor, so it is closed here.
 import type { NativeBackend } from '../drivers/native.js';
-import { Interrupted, systemError } from './errors.js';
-import { Instruction, type Waiter } from './instruction.js';
+import { CorioError, Interrupted, systemError } from './errors.js';
+import { Instruction, stackOnResume, type Waiter } from './instruction.js';
 import { describeTarget, type TraceRecorder } from './trace.js';
 
 export const Op = {
@@ -39,6 +39,11 @@ function syscallOf(request: IoRequest): string {
 
 /** Position value meaning "at the descriptor's current position" (Node's `position: null`). */
 export const CURRENT_POSITION = -1;
+/**
+ * Position value meaning "at the owner's own position, decided when the request starts": the owner's
+ * starting() replaces it with a real offset and sets the request's placement (FileHandle.claim).
+ */
+export const HANDLE_POSITION = -2;
 
 export interface IoArgs {
   fd?: number;
@@ -61,8 +66,24 @@ export interface IoArgs {
 
 /** Something that tracks its requests in flight (a FileHandle waits for them before it closes). */
 export interface IoOwner {
+  /**
+   * One of its requests is starting — when a task yields it, not when it was made: throw to refuse it (the
+   * handle was closed meanwhile, and its descriptor number may already name another file), or fill in what
+   * depends on the order of starts (a position-less transfer's position, with its `placement`).
+   */
+  starting(request: IoRequest): void;
   submitted(): void;
   settled(): void;
+}
+
+/**
+ * A position-less transfer's claim on a range of its handle's file position. Released with the bytes that
+ * really moved when the request completes (or 0 if it never reached the kernel), so the handle's position
+ * advances only by what reached the file.
+ */
+export interface Placement {
+  readonly at: number;
+  release(moved: number): void;
 }
 
 /** Supplies the running loop's I/O table to requests when a task starts them. */
@@ -78,6 +99,8 @@ export class IoRequest extends Instruction<number> {
   waiter: Waiter<number> | null = null;
   /** Its task was cancelled and the kernel (or pool) was asked to stop it. */
   interrupted = false;
+  /** Set by the owner at start for a position-less transfer whose position the handle tracks. */
+  placement: Placement | null = null;
 
   constructor(
     readonly op: OpCode,
@@ -96,9 +119,14 @@ export class IoRequest extends Instruction<number> {
       return;
     }
     try {
+      this.owner?.starting(this);
       source().submit(this, waiter);
     } catch (error) {
-      waiter.fail(error);  // argument errors from the binding surface in the task, typed
+      this.placement?.release(0);
+      this.placement = null;
+      // A closed handle's EBADF or an argument error from the binding surfaces in the task, typed, with the
+      // task's own frames (see stackOnResume).
+      waiter.fail(stackOnResume(error));
     }
   }
 
@@ -121,11 +149,60 @@ export class IoRequest extends Instruction<number> {
     return a.length ?? 0;
   }
 
+  /** An operation that moves bytes through a JS buffer (the kernel or a worker held its memory). */
+  transfersBytes(): boolean {
+    const op = this.op;
+    return op === Op.read || op === Op.write || op === Op.readv || op === Op.writev || op === Op.readdir;
+  }
+
+  /**
+   * A buffer of this request was detached (transferred) while the operation was in flight: the kernel used
+   * memory that JS no longer reaches through it. A detached ArrayBuffer reports byteLength 0; views that
+   * were empty from the start asked for nothing and are not counted.
+   */
+  lostBuffer(): boolean {
+    const a = this.args;
+    if (a.buffer !== undefined) return a.length! > 0 && a.buffer.buffer.byteLength === 0;
+    if (a.buffers !== undefined) for (const b of a.buffers) if (isDetached(b)) return true;
+    return false;
+  }
+
   describe(): string {
     const { fd, path, path2 } = this.args;
     const target = path2 !== undefined ? `'${path}' -> '${path2}'` : path !== undefined ? `'${path}'` : `fd ${fd}`;
     return `${opNames[this.op]}(${target})`;
   }
+}
+
+/**
+ * Whether a view's ArrayBuffer is detached. A detached buffer reads byteLength 0; so does an empty one, which
+ * only structuredClone tells apart (Node 20 has no ArrayBuffer.prototype.detached). Reached only for buffers
+ * of length 0, so a completion pays one property read per buffer.
+ */
+function isDetached(view: ArrayBufferView): boolean {
+  if (view.buffer.byteLength !== 0) return false;
+  try {
+    structuredClone(view.buffer);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * What a request whose buffer was detached in flight reports instead of its result. node:fs/promises says
+ * nothing in that case; corio cannot stop the kernel from using the memory (nothing in Node-API pins an
+ * ArrayBuffer against transfer), but it can refuse to pretend the operation went as asked.
+ */
+function detachedError(request: IoRequest, moved: number): CorioError & { bytesTransferred: number } {
+  const err = new CorioError(
+    'ERR_CORIO_BUFFER_DETACHED',
+    `${request.describe()}: its buffer was detached (transferred) while the operation was in flight; ` +
+      `${moved} byte(s) moved through memory JavaScript no longer reaches through that buffer. ` +
+      `Do not transfer a buffer until its operation has completed.`,
+  ) as CorioError & { bytesTransferred: number };
+  err.bytesTransferred = moved;
+  return err;
 }
 
 export class IoTable {
@@ -193,6 +270,10 @@ export class IoTable {
     this.inFlight--;
     if (this.trace !== null) this.trace.completed(token, result);
     request.token = -1;
+    if (request.placement !== null) {
+      request.placement.release(result > 0 ? result : 0);
+      request.placement = null;
+    }
     request.owner?.settled();
     const waiter = request.waiter;
     request.waiter = null;
@@ -209,7 +290,8 @@ export class IoTable {
       if (stopped) return waiter.fail(new Interrupted(0));
       if (isWrite && result >= 0 && result < request.requestedBytes()) return waiter.fail(new Interrupted(result));
     }
-    if (result < 0) waiter.fail(systemError(-result, syscallOf(request), request.args.path, request.args.path2));
+    if (result < 0) waiter.fail(stackOnResume(systemError(-result, syscallOf(request), request.args.path, request.args.path2)));
+    else if (request.transfersBytes() && request.lostBuffer()) waiter.fail(stackOnResume(detachedError(request, result)));
     else waiter.resume(result);
   }
 

@@ -44,6 +44,11 @@ export class Loop implements TaskHost {
   /** Work that batches what tasks issued during one iteration (write coalescing): run after runReady. */
   private deferred: (() => void)[] = [];
   private closed = false;
+  /**
+   * Files opened on this loop and not yet closed. A program that leaves one open gets it closed when run()
+   * ends, with a warning — its descriptor would otherwise leak, and a later run() could not use it anyway.
+   */
+  readonly openFiles = new Set<{ closeLeftOpen(): void }>();
   /** Counters for stats(): cheap integer increments only, nothing timed on the hot path. */
   iterations = 0;
   tasksSpawned = 0;
@@ -83,6 +88,11 @@ export class Loop implements TaskHost {
 
   now(): number {
     return this.driver.now();
+  }
+
+  /** True once shutdown() has closed the driver: nothing may be submitted on this loop any more. */
+  get ended(): boolean {
+    return this.closed;
   }
 
   spawn<T>(coroutine: Iterator<Instruction<unknown>, T, unknown>, name?: string): Task<T> {
@@ -218,6 +228,7 @@ export class Loop implements TaskHost {
         for (const task of this.live) task.teardown(`Task '${task.name}' was cancelled because run() ended`);
         this.runOnce();
       }
+      for (const file of [...this.openFiles]) file.closeLeftOpen();  // each close waits for the file's I/O
       while (this.io.inFlight > 0) this.dispatchCompletions(this.driver.wait(-1, this.io.inFlight));
     } catch (e) {
       error = e;

@@ -16,8 +16,14 @@
 //  - Cancellation. A caller cancelled before the batch leaves it; after, the write is in the kernel on behalf
 //    of others too, so the caller receives its share and the cancellation lands at its next yield*.
 import type { Loop } from '../core/loop.js';
-import { Instruction, type Waiter } from '../core/instruction.js';
-import { CURRENT_POSITION, IoRequest, Op, type IoOwner } from '../core/io.js';
+import { Instruction, stackOnResume, type Waiter } from '../core/instruction.js';
+import { CURRENT_POSITION, HANDLE_POSITION, IoRequest, Op, type IoOwner, type Placement } from '../core/io.js';
+
+/** What the coalescer needs from its handle: the in-flight count, the open check, the position claims. */
+export interface CoalescingOwner extends IoOwner {
+  assertUsable(syscall: string): void;
+  claim(length: number, inKernel: boolean): Placement & { inKernel: boolean };
+}
 
 /** Largest write that is held for coalescing; bigger ones gain nothing and go out at once. */
 export const DEFAULT_COALESCE_MAX_BYTES = 16 * 1024;
@@ -34,18 +40,39 @@ export interface CoalesceStats {
 class PendingWrite extends Instruction<number> {
   waiter: Waiter<number> | null = null;
   flushed = false;
+  /** For a position-less write: its range of the handle's position, claimed when it starts (issue order). */
+  claim: (Placement & { inKernel: boolean }) | null = null;
 
   constructor(
     readonly coalescer: WriteCoalescer,
     readonly bytes: ArrayBufferView,
-    readonly position: number,
+    /** The position asked for: an offset, CURRENT_POSITION (append) or HANDLE_POSITION (the handle's). */
+    readonly requested: number,
   ) {
     super();
   }
 
+  /** Where it goes: as asked, or its claim's range, which may still slide down until it is flushed. */
+  get position(): number {
+    return this.claim !== null ? this.claim.at : this.requested;
+  }
+
   start(waiter: Waiter<number>): void {
+    try {
+      this.coalescer.starting(this);
+    } catch (error) {
+      waiter.fail(stackOnResume(error));  // the handle was closed after this write was made
+      return;
+    }
     this.waiter = waiter;
     this.coalescer.add(this);
+  }
+
+  /** Gives back the part of its claim that did not reach the file. */
+  release(moved: number): void {
+    const claim = this.claim;
+    this.claim = null;
+    claim?.release(moved);
   }
 
   override interrupt(): boolean {
@@ -69,9 +96,15 @@ export class WriteCoalescer {
   constructor(
     private readonly loop: Loop,
     readonly fd: number,
-    private readonly owner: IoOwner,
+    private readonly owner: CoalescingOwner,
     readonly maxBytes: number,
   ) {}
+
+  /** A write is starting: refuse it if the handle was closed; claim its range if it is position-less. */
+  starting(write: PendingWrite): void {
+    this.owner.assertUsable('write');
+    if (write.requested === HANDLE_POSITION) write.claim = this.owner.claim(write.bytes.byteLength, false);
+  }
 
   write(bytes: ArrayBufferView, position: number): Instruction<number> {
     return new PendingWrite(this, bytes, position);
@@ -95,6 +128,7 @@ export class WriteCoalescer {
     const i = this.pending.indexOf(write);
     if (i >= 0) {
       this.pending.splice(i, 1);
+      write.release(0);  // never reached the file: the writes after it close the gap
       this.owner.settled();
     }
   }
@@ -126,7 +160,10 @@ export class WriteCoalescer {
   }
 
   private issue(run: PendingWrite[]): void {
-    for (const w of run) w.flushed = true;
+    for (const w of run) {
+      w.flushed = true;
+      if (w.claim !== null) w.claim.inKernel = true;  // its range is fixed from here on
+    }
     if (run.length === 1) {
       const w = run[0];
       this.submit(Op.write, { buffer: w.bytes, offset: 0, length: w.bytes.byteLength, position: w.position }, {
@@ -142,6 +179,7 @@ export class WriteCoalescer {
       name: 'coalesced writev',
       resume: (n: number) => this.split(run, n),
       fail: (e: unknown) => {
+        outOfKernel(run);
         for (const w of run) this.settle(w, { ok: false, error: e });
       },
     });
@@ -158,33 +196,53 @@ export class WriteCoalescer {
   /** Hands each caller its share of a merged result, in issue order (see the header). */
   private split(run: PendingWrite[], written: number): void {
     let left = written;
+    const shares: [PendingWrite, number][] = [];
     const unreached: PendingWrite[] = [];
     for (const w of run) {
       const len = w.bytes.byteLength;
       if (left >= len) {
         left -= len;
-        this.settle(w, { ok: true, value: len });
+        shares.push([w, len]);
       } else if (left > 0) {
-        this.settle(w, { ok: true, value: left });
+        shares.push([w, left]);
         left = 0;
       } else if (len === 0) {
-        this.settle(w, { ok: true, value: 0 });
+        shares.push([w, 0]);
       } else {
         unreached.push(w);
       }
     }
-    // The batch stopped before these: each goes out alone and gets its own answer from the kernel. Their
-    // positions follow the cut; a current-position write simply continues at the file's position.
-    for (const w of unreached) {
-      this.submit(Op.write, { buffer: w.bytes, offset: 0, length: w.bytes.byteLength, position: w.position }, {
-        name: 'coalesced write (re-issued)',
-        resume: (n: number) => this.settle(w, { ok: true, value: n }),
-        fail: (e: unknown) => this.settle(w, { ok: false, error: e }),
-      });
-    }
+    // The writes past the cut are not in the kernel any more: their claims may slide down to the cut when
+    // the write cut short gives back its unwritten part, so a position-less write leaves no hole.
+    outOfKernel(run);
+    for (const [w, n] of shares) this.settle(w, { ok: true, value: n });
+    this.reissue(unreached, 0);
+  }
+
+  /**
+   * The batch stopped before these: each goes out alone, one after the other, and gets its own answer from
+   * the kernel. One at a time, so each position-less one starts where the one before it really ended.
+   */
+  private reissue(writes: PendingWrite[], i: number): void {
+    if (i >= writes.length) return;
+    const w = writes[i];
+    if (w.claim !== null) w.claim.inKernel = true;
+    const next = () => this.reissue(writes, i + 1);
+    this.submit(Op.write, { buffer: w.bytes, offset: 0, length: w.bytes.byteLength, position: w.position }, {
+      name: 'coalesced write (re-issued)',
+      resume: (n: number) => {
+        this.settle(w, { ok: true, value: n });
+        next();
+      },
+      fail: (e: unknown) => {
+        this.settle(w, { ok: false, error: e });
+        next();
+      },
+    });
   }
 
   private settle(w: PendingWrite, outcome: { ok: true; value: number } | { ok: false; error: unknown }): void {
+    w.release(outcome.ok ? outcome.value : bytesMovedBy(outcome.error));
     this.owner.settled();
     const waiter = w.waiter;
     w.waiter = null;
@@ -192,4 +250,15 @@ export class WriteCoalescer {
     if (outcome.ok) waiter.resume(outcome.value);
     else waiter.fail(outcome.error);
   }
+}
+
+/** The kernel is done with a run: its writes' claims may slide again (see FileHandle.release). */
+function outOfKernel(run: PendingWrite[]): void {
+  for (const w of run) if (w.claim !== null) w.claim.inKernel = false;
+}
+
+/** Bytes an error says did reach the file (a detached buffer's report carries them), else none. */
+function bytesMovedBy(error: unknown): number {
+  const n = (error as { bytesTransferred?: unknown } | null)?.bytesTransferred;
+  return typeof n === 'number' ? n : 0;
 }

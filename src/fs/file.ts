@@ -3,10 +3,10 @@
 import { Buffer } from 'node:buffer';
 import { constants as fsConstants } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { invalidArgType, outOfRange, systemError } from '../core/errors.js';
+import { CorioError, invalidArgType, outOfRange, systemError } from '../core/errors.js';
 import { parseFlags, parseMode, type OpenFlags } from './flags.js';
 import { suspend, type Instruction, type Operation, type Waiter } from '../core/instruction.js';
-import { CURRENT_POSITION, IoRequest, Op, type IoOwner } from '../core/io.js';
+import { CURRENT_POSITION, HANDLE_POSITION, IoRequest, Op, type IoOwner, type OpCode, type Placement } from '../core/io.js';
 import { binding } from '../drivers/native.js';
 import { currentLoop } from '../core/context.js';
 import { WriteCoalescer, type CoalesceStats } from './coalesce.js';
@@ -123,17 +123,49 @@ export class FileStats {
 }
 
 /**
+ * Where a position-less transfer will go, from the moment it starts until it settles (see FileHandle.claim).
+ * `inKernel` is false while a coalesced write is still held in this loop iteration: until then its range can
+ * still move down if an earlier transfer moved fewer bytes than it claimed.
+ */
+class Claim implements Placement {
+  inKernel: boolean;
+  constructor(
+    private readonly handle: FileHandle,
+    public at: number,
+    readonly length: number,
+    inKernel: boolean,
+  ) {
+    this.inKernel = inKernel;
+  }
+  release(moved: number): void {
+    this.handle.release(this, moved);
+  }
+}
+
+/** What close() does once asked: drain the handle's operations, then close the descriptor. Never undone. */
+interface CloseJob {
+  done: boolean;
+  error: unknown;
+  waiters: Waiter<void>[];
+}
+
+/**
  * An open file. Methods return operations: `const n = yield* file.write('hello')`.
  *
- * close() marks the handle closed at once, so no later call can reach a descriptor number the kernel may
- * already have handed to another open(); it then waits for the handle's operations still in flight before it
- * closes the descriptor (as node:fs/promises' FileHandle does), because io_uring may run a close before an
- * earlier write that sits in a kernel worker.
+ * Every operation checks the handle when it *starts* (when a task yields it), not only when it was made: an
+ * operation made before close() and run after it fails with EBADF instead of reaching the kernel with a
+ * descriptor number that may already belong to another open() (issue 11). close() marks the handle closed at
+ * once for the same reason; it then waits for the handle's operations in flight before it closes the
+ * descriptor (as node:fs/promises' FileHandle does), because io_uring may run a close before an earlier write
+ * that sits in a kernel worker. Once asked for, the close always happens, even if the caller is cancelled
+ * while it waits; and a handle still open when its run() ends is closed then, with a warning.
  */
 export class FileHandle implements IoOwner {
   private pending = 0;
   private closed = false;
-  private drained: Waiter<void> | null = null;
+  private closing: CloseJob | null = null;
+  /** Called when the last operation in flight settles (the close waiting for them). */
+  private whenDrained: (() => void) | null = null;
   private readonly loop: Loop;
   private coalescer: WriteCoalescer | null = null;
   private commits: GroupCommit | null = null;
@@ -143,14 +175,20 @@ export class FileHandle implements IoOwner {
   groupCommit: boolean;
 
   /**
-   * The handle's own file position, for calls without a position on files not opened for appending.
-   * corio never relies on the kernel's file position there: after a short write, io_uring on Linux 6.18 left
-   * it unmoved while reporting bytes written, and a naive continuation then overwrote the start of the file
-   * (measured on a full tmpfs). Tracking the position here makes every such call a positional one, which
-   * also lets position-less writes from many tasks coalesce into one contiguous run. Files opened with 'a'
-   * keep the kernel's append (O_APPEND writes always land at the end, atomically).
+   * The handle's own file position: where the next position-less transfer starts, on files not opened for
+   * appending. corio never relies on the kernel's file position there: after a short write, io_uring on
+   * Linux 6.18 left it unmoved while reporting bytes written, and a naive continuation then overwrote the
+   * start of the file (measured on a full tmpfs). Tracking the position here makes every such call a
+   * positional one, which also lets position-less writes from many tasks coalesce into one contiguous run.
+   * Files opened with 'a' keep the kernel's append (O_APPEND writes always land at the end, atomically).
+   *
+   * It moves as the kernel's would: each transfer claims the next range when it starts (so concurrent calls
+   * get consecutive ranges, in the order they were issued), and gives back what it did not move when it
+   * settles — a cancelled, failed or short write leaves no hole (see release()).
    */
   private position = 0;
+  /** Claims of position-less transfers not yet settled, in the order they started. */
+  private claims: Claim[] = [];
 
   constructor(
     readonly fd: number,
@@ -161,6 +199,7 @@ export class FileHandle implements IoOwner {
     this.loop = currentLoop();
     this.coalesceWrites = this.loop.fileDefaults.coalesceWrites;
     this.groupCommit = this.loop.fileDefaults.groupCommit;
+    this.loop.openFiles.add(this);
   }
 
   /** How this handle's batching went: writes merged, vectored writes issued, sync calls vs callers. */
@@ -174,27 +213,61 @@ export class FileHandle implements IoOwner {
   }
 
   /**
-   * Where a transfer of `length` bytes asked for at `position` goes: explicit positions as given (they do not
-   * move the handle's position, as with pwrite); position-less ones at the handle's position, which moves past
-   * them at once so concurrent calls get consecutive ranges, as the kernel's file position would.
+   * Throws unless an operation may use the descriptor now: the handle's run() is still going (a handle that
+   * outlived its loop was closed when the loop ended) and close() has not been called.
    */
-  private place(position: number, length: number, isWrite: boolean): number {
-    if (position !== CURRENT_POSITION) return position;
-    if (isWrite && this.append) return CURRENT_POSITION;
-    const at = this.position;
-    this.position += length;
-    return at;
+  assertUsable(syscall: string): void {
+    if (this.loop.ended) {
+      throw new CorioError(
+        'ERR_CORIO_LOOP_ENDED',
+        `${syscall}() on the FileHandle of '${this.path}', which belongs to a run() that has ended (its descriptor ` +
+          `was closed then); open the file again in the run that uses it`,
+      );
+    }
+    if (this.closed) throw systemError(9, syscall);  // EBADF, as node:fs/promises reports a closed FileHandle
   }
 
-  /** A position-less read that came back short (end of file) moves the position only as far as it read. */
-  private settleRead(start: number, asked: number, got: number): void {
-    if (this.position === start + asked) this.position = start + got;
+  /** @internal IoOwner: a request of this handle is starting (a task yielded it). */
+  starting(request: IoRequest): void {
+    this.assertUsable(syscallOf(request.op));
+    if (request.args.position === HANDLE_POSITION) {
+      const claim = this.claim(request.requestedBytes(), true);
+      request.placement = claim;
+      request.args.position = claim.at;
+    }
+  }
+
+  /** @internal Claims the next `length` bytes of the handle's position for a transfer that starts now. */
+  claim(length: number, inKernel: boolean): Claim {
+    const claim = new Claim(this, this.position, length, inKernel);
+    this.position += length;
+    this.claims.push(claim);
+    return claim;
+  }
+
+  /**
+   * @internal A transfer settled having moved `moved` of the bytes it claimed. What it did not move is given
+   * back: the claims after it slide down, and the position with them — as the kernel's position would,
+   * advancing only by bytes that reached the file. That is possible only while every later claim is still
+   * held back (not yet in the kernel); a later transfer already in the kernel cannot move, so then the gap
+   * stays (it needs concurrent position-less transfers and one of them cut short).
+   */
+  release(claim: Claim, moved: number): void {
+    const claims = this.claims;
+    const i = claims.indexOf(claim);
+    if (i < 0) return;
+    claims.splice(i, 1);
+    const unused = claim.length - Math.min(moved, claim.length);
+    if (unused === 0) return;
+    for (let j = i; j < claims.length; j++) if (claims[j].inKernel) return;
+    for (let j = i; j < claims.length; j++) claims[j].at -= unused;
+    this.position -= unused;
   }
 
   /** A write of `bytes` at `position`, held for coalescing when small enough and enabled. */
   private writeOp(bytes: ArrayBufferView, requested: number): Operation<number> {
-    if (this.closed) throw systemError(9, 'write');
-    const position = this.place(requested, bytes.byteLength, true);
+    this.assertUsable('write');
+    const position = requested !== CURRENT_POSITION ? requested : this.append ? CURRENT_POSITION : HANDLE_POSITION;
     if (this.coalesceWrites && bytes.byteLength <= this.loop.fileDefaults.coalesceMaxBytes) {
       this.coalescer ??= new WriteCoalescer(this.loop, this.fd, this, this.loop.fileDefaults.coalesceMaxBytes);
       return this.coalescer.write(bytes, position);
@@ -203,13 +276,13 @@ export class FileHandle implements IoOwner {
   }
 
   private syncOp(full: boolean): Operation<unknown> {
-    if (this.closed) throw systemError(9, full ? 'fsync' : 'fdatasync');
+    this.assertUsable(full ? 'fsync' : 'fdatasync');
     if (!this.groupCommit) return this.request(full ? Op.fsync : Op.fdatasync, full ? 'fsync' : 'fdatasync', {});
     this.commits ??= new GroupCommit(this.loop, this.fd, this.path, this);
     return this.commits.sync(full);
   }
 
-  /** True once close() has been called. */
+  /** True once close() has been called (or the handle's run() ended). */
   get isClosed(): boolean {
     return this.closed;
   }
@@ -217,15 +290,15 @@ export class FileHandle implements IoOwner {
   /** @internal IoOwner: one of this handle's requests has completed in the kernel. */
   settled(): void {
     this.pending--;
-    if (this.pending === 0 && this.drained !== null) {
-      const waiter = this.drained;
-      this.drained = null;
-      waiter.resume(undefined);
+    if (this.pending === 0 && this.whenDrained !== null) {
+      const then = this.whenDrained;
+      this.whenDrained = null;
+      then();
     }
   }
 
   private request(op: (typeof Op)[keyof typeof Op], syscall: string, args: ConstructorParameters<typeof IoRequest>[1]): Operation<number> {
-    if (this.closed) throw systemError(9, syscall);  // EBADF, as node:fs/promises reports a closed FileHandle
+    this.assertUsable(syscall);
     return new IoRequest(op, { ...args, fd: this.fd }, this);
   }
 
@@ -253,9 +326,10 @@ export class FileHandle implements IoOwner {
   /** Writes several buffers in one call (pwritev). Returns the bytes written. */
   writev(buffers: readonly ArrayBufferView[], position?: number | bigint | null): Operation<number> {
     if (!Array.isArray(buffers)) throw invalidArgType('buffers', 'an array of ArrayBufferView', buffers);
-    const total = buffers.reduce((n, b, i) => n + toView(b, `buffers[${i}]`).byteLength, 0);
-    if (this.closed) throw systemError(9, 'writev');
-    return this.request(Op.writev, 'writev', { buffers: [...buffers], position: this.place(toPosition(position), total, true) });
+    for (let i = 0; i < buffers.length; i++) toView(buffers[i], `buffers[${i}]`);
+    const requested = toPosition(position);
+    const at = requested !== CURRENT_POSITION ? requested : this.append ? CURRENT_POSITION : HANDLE_POSITION;
+    return this.request(Op.writev, 'writev', { buffers: [...buffers], position: at });
   }
 
   /** Reads into `buffer` (from `offset`, up to `length` bytes) at `position`. Returns bytes read; 0 at EOF. */
@@ -263,28 +337,17 @@ export class FileHandle implements IoOwner {
     const view = toView(buffer, 'buffer');
     const [off, len] = checkRange(view, offset, length);
     const requested = toPosition(position);
-    if (this.closed) throw systemError(9, 'read');
-    if (requested !== CURRENT_POSITION) {
-      return this.request(Op.read, 'read', { buffer: view, offset: off, length: len, position: requested });
-    }
-    return this.trackedRead(Op.read, { buffer: view, offset: off, length: len }, len);
-  }
-
-  private *trackedRead(op: typeof Op.read | typeof Op.readv, args: ConstructorParameters<typeof IoRequest>[1], asked: number): Generator<Instruction<unknown>, number, unknown> {
-    const start = this.place(CURRENT_POSITION, asked, false);
-    const got = yield* this.request(op, 'read', { ...args, position: start });
-    this.settleRead(start, asked, got);
-    return got;
+    const at = requested !== CURRENT_POSITION ? requested : HANDLE_POSITION;  // a short read gives back the rest
+    return this.request(Op.read, 'read', { buffer: view, offset: off, length: len, position: at });
   }
 
   /** Reads into several buffers in one call (preadv). */
   readv(buffers: readonly ArrayBufferView[], position?: number | bigint | null): Operation<number> {
     if (!Array.isArray(buffers)) throw invalidArgType('buffers', 'an array of ArrayBufferView', buffers);
-    const total = buffers.reduce((n, b, i) => n + toView(b, `buffers[${i}]`).byteLength, 0);
+    for (let i = 0; i < buffers.length; i++) toView(buffers[i], `buffers[${i}]`);
     const requested = toPosition(position);
-    if (this.closed) throw systemError(9, 'read');
-    if (requested !== CURRENT_POSITION) return this.request(Op.readv, 'read', { buffers: [...buffers], position: requested });
-    return this.trackedRead(Op.readv, { buffers: [...buffers] }, total);
+    const at = requested !== CURRENT_POSITION ? requested : HANDLE_POSITION;
+    return this.request(Op.readv, 'read', { buffers: [...buffers], position: at });
   }
 
   /** fsync: data and metadata reach stable storage. Concurrent callers share calls (group commit). */
@@ -324,24 +387,86 @@ export class FileHandle implements IoOwner {
     return new FileStats(raw);
   }
 
-  /** Closes the file after its operations in flight have completed. Closing twice is a no-op. */
+  /**
+   * Closes the file after its operations in flight have completed. Closing twice waits for the same close;
+   * once it is done, close() returns at once. A caller cancelled while the close waits gets its
+   * CancelledError, and the close still happens when the operations have drained: a close that was asked
+   * for is never dropped (issue 11: a cancelled close used to leak the descriptor).
+   */
   *close(): Generator<Instruction<unknown>, void, unknown> {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.pending > 0) {
-      yield* suspend<void>(`close('${this.path}'): waiting for ${this.pending} operation(s)`, (waiter) => {
-        this.drained = waiter;
-        return () => {
-          this.drained = null;
-        };
-      });
+    if (this.loop.ended) return;  // closed when its run() ended, if the program had not
+    const first = this.closing === null;
+    const job = (this.closing ??= this.startClose());
+    if (job.done) {
+      if (first && job.error !== undefined) throw job.error;  // the binding refused it outright
+      return;
     }
-    yield* new IoRequest(Op.close, { fd: this.fd }, this);
+    yield* suspend<void>(`close('${this.path}')`, (waiter) => {
+      job.waiters.push(waiter);
+      return () => {
+        const i = job.waiters.indexOf(waiter);
+        if (i >= 0) job.waiters.splice(i, 1);
+      };
+    });
+  }
+
+  private startClose(): CloseJob {
+    this.closed = true;
+    this.loop.openFiles.delete(this);
+    const job: CloseJob = { done: false, error: undefined, waiters: [] };
+    const finish = (error: unknown) => {
+      job.done = true;
+      job.error = error;
+      const waiters = job.waiters;
+      job.waiters = [];
+      for (const w of waiters) {
+        if (error === undefined) w.resume(undefined);
+        else w.fail(error);
+      }
+    };
+    const submit = () => {
+      try {
+        this.loop.io.submit(new IoRequest(Op.close, { fd: this.fd }), { name: `close('${this.path}')`, resume: () => finish(undefined), fail: finish });
+      } catch (error) {
+        finish(error);
+      }
+    };
+    if (this.pending > 0) this.whenDrained = submit;
+    else submit();
+    return job;
+  }
+
+  /**
+   * @internal The handle's run() is ending and the program never closed it: close it now (after its
+   * operations drain), with a warning like the one Node prints for a FileHandle closed on garbage collection.
+   */
+  closeLeftOpen(): void {
+    if (this.closing !== null) return;
+    process.emitWarning(`Closing file descriptor ${this.fd} ('${this.path}'): the FileHandle was still open when its run() ended`, {
+      code: 'CORIO_FILE_LEFT_OPEN',
+      detail: 'Close FileHandles with `yield* file.close()` (in a finally block) before run() returns.',
+    });
+    this.closing = this.startClose();
   }
 
   /** @internal counts a request of this handle as in flight (called when the request is submitted). */
   submitted(): void {
     this.pending++;
+  }
+}
+
+/** The syscall node:fs names in a closed FileHandle's EBADF, per opcode. */
+function syscallOf(op: OpCode): string {
+  switch (op) {
+    case Op.readv: return 'read';
+    case Op.write: return 'write';
+    case Op.writev: return 'writev';
+    case Op.fsync: return 'fsync';
+    case Op.fdatasync: return 'fdatasync';
+    case Op.ftruncate: return 'ftruncate';
+    case Op.fstat: return 'fstat';
+    case Op.fallocate: return 'fallocate';
+    default: return 'read';
   }
 }
 

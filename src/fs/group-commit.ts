@@ -11,7 +11,7 @@
 // error from a round fails every caller of that round: none of them may believe its data durable.
 // A caller cancelled while waiting leaves its round; the round still runs for the others.
 import type { Loop } from '../core/loop.js';
-import { Instruction, type Waiter } from '../core/instruction.js';
+import { Instruction, stackOnResume, type Waiter } from '../core/instruction.js';
 import { IoRequest, Op, type IoOwner } from '../core/io.js';
 
 interface Round {
@@ -30,8 +30,13 @@ export class GroupCommit {
     private readonly loop: Loop,
     private readonly fd: number,
     private readonly path: string,
-    private readonly owner: IoOwner,
+    private readonly owner: IoOwner & { assertUsable(syscall: string): void },
   ) {}
+
+  /** Throws if the handle was closed (or its run ended) before this sync started. */
+  check(full: boolean): void {
+    this.owner.assertUsable(full ? 'fsync' : 'fdatasync');
+  }
 
   sync(full: boolean): Instruction<void> {
     return new SyncRequest(this, full);
@@ -89,6 +94,12 @@ class SyncRequest extends Instruction<void> {
     super();
   }
   start(waiter: Waiter<void>): void {
+    try {
+      this.group.check(this.full);  // when it starts, not when it was made: the handle may be closed by now
+    } catch (error) {
+      waiter.fail(stackOnResume(error));
+      return;
+    }
     this.round = this.group.join(waiter, this.full);
   }
   override interrupt(waiter: Waiter<void>): void {
