@@ -148,6 +148,12 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
     if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
       throw_error(env, "type", "ERR_INVALID_ARG_TYPE", "The \"completions\" argument must be an Int32Array");
     auto ring = info[1].As<Napi::Int32Array>();
+    // Shared memory is refused: another thread could rewrite a token between the backend writing it and
+    // this object reading it back to release that token's buffers, which would free a buffer the kernel is
+    // still writing (issue 11: heap-use-after-free under ASan with a worker writing into the array).
+    if (!ring.ArrayBuffer().IsArrayBuffer())
+      throw_error(env, "type", "ERR_INVALID_ARG_TYPE",
+                  "The \"completions\" argument must be an Int32Array over an ArrayBuffer, not a SharedArrayBuffer");
     if (ring.ElementLength() < 2 || ring.ElementLength() % 2 != 0)
       throw_error(env, "range", "ERR_OUT_OF_RANGE", "The \"completions\" array needs an even length >= 2");
     completions_ = Napi::Persistent(ring);
@@ -469,17 +475,22 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
     if (timeout > 2147483647.0) timeout = -1;  // beyond ~24 days is "no limit" (and Infinity maps here)
     // Re-read the array each time rather than caching its pointer: cheap, and safe if JS swapped storage.
     Napi::Int32Array ring = completions_.Value();
-    auto* out = reinterpret_cast<Completion*>(ring.Data());
-    static_assert(sizeof(Completion) == 2 * sizeof(int32_t), "Completion is two int32 in the shared array");
-    int capacity = int(ring.ElementLength() / 2);
-    int n = b.wait(out, capacity, timeout);
+    static_assert(sizeof(Completion) == 2 * sizeof(int32_t), "Completion is two int32 in the JS array");
+    int capacity = int(ring.ElementLength() / 2);  // 0 once the array was detached: nothing is handed out
+    // The backend writes into native memory, and slots are released from that copy: what JS can see is
+    // only ever written by this thread, after the release, so no JS write can make us release the wrong
+    // token (refusing shared memory above already rules out writes during wait; this rules out reading
+    // back anything JS-visible at all).
+    if (scratch_.size() < size_t(capacity)) scratch_.resize(size_t(capacity));
+    int n = b.wait(scratch_.data(), capacity, timeout);
     for (int i = 0; i < n; i++) {
-      uint32_t token = out[i].token;
+      uint32_t token = scratch_[i].token;
       if (token < slots_.size()) {
         slots_[token].busy = false;
         slots_[token].held.clear();  // the kernel is done with these bytes: let GC have them
       }
     }
+    if (n > 0) std::memcpy(ring.Data(), scratch_.data(), size_t(n) * sizeof(Completion));
     return Napi::Number::New(info.Env(), n);
   }
 
@@ -565,6 +576,7 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
   Napi::Reference<Napi::Int32Array> completions_;
   std::vector<Slot> slots_;
   std::vector<corio::IoVec> iov_scratch_;
+  std::vector<Completion> scratch_;  // wait() writes here first (see Wait)
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

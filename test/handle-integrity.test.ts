@@ -270,6 +270,60 @@ for (const b of backendMatrix) {
       }
     });
 
+    it('writeFile of more than 2 GiB writes all of it, in calls the kernel takes, instead of throwing once the target was opened', () => {
+      // /dev/null takes the bytes without reading them, and the zero-filled array is never touched: no memory
+      // or disk is spent on the 2 GiB.
+      const data = new Uint8Array(2 ** 31 + 4096);
+      const r = run(function* () {
+        return yield* failure(function* () {
+          const n = yield* writeFile('/dev/null', data);
+          if (n !== data.byteLength) throw new Error(`wrote ${n} of ${data.byteLength}`);
+        });
+      }, opts);
+      expect(r).toBeUndefined();
+    });
+
+    it('writeFile checks every argument before it opens (and so truncates) the target', () => {
+      const path = join(scratch(), 'precious.txt');
+      fs.writeFileSync(path, 'old content');
+      const r = run(function* () {
+        const bad = [
+          () => writeFile(path, 12345 as unknown as string),
+          () => writeFile(path, 'new', { encoding: 'no-such-encoding' as BufferEncoding }),
+          () => writeFile(path, 'new', { mode: 'rwx' }),
+          () => writeFile(path, 'new', { flag: 'no-such-flag' as 'w' }),
+        ];
+        const codes: unknown[] = [];
+        for (const call of bad) codes.push((yield* failure(function* () { yield* call(); }))?.code);
+        return codes;
+      }, opts);
+      expect(r.every((c) => typeof c === 'string')).toBe(true);
+      expect(fs.readFileSync(path, 'utf8')).toBe('old content');
+    });
+
+    it('readFile returns a buffer of exactly the file, not a view of a larger (doubled) one', () => {
+      const dir = scratch();
+      const sizes = [10_000, 1 << 20, 3 * 65536 + 17];
+      for (const size of sizes) fs.writeFileSync(join(dir, `f${size}`), Buffer.alloc(size, size & 0xff));
+      const r = run(function* () {
+        const out: { size: number; length: number; backing: number; same: boolean }[] = [];
+        for (const size of sizes) {
+          const data = yield* readFile(join(dir, `f${size}`));
+          out.push({ size, length: data.length, backing: data.buffer.byteLength, same: data.equals(fs.readFileSync(join(dir, `f${size}`))) });
+        }
+        return out;
+      }, opts);
+      for (const f of r) expect(f).toEqual({ size: f.size, length: f.size, backing: f.size, same: true });
+    });
+
+    it.skipIf(!fs.existsSync('/proc/version'))('readFile of a file whose size fstat does not know (procfs: 0) reads it to the end', () => {
+      const text = run(function* () {
+        return yield* readFile('/proc/version', 'utf8');
+      }, opts);
+      expect(text.length).toBeGreaterThan(0);
+      expect(text).toBe(fs.readFileSync('/proc/version', 'utf8'));
+    });
+
     it("I/O errors carry the frames of the task's own code where it resumed with them", () => {
       const dir = scratch();
       function* loadConfig() {

@@ -194,10 +194,10 @@ function isDetached(view: ArrayBufferView): boolean {
  * nothing in that case; corio cannot stop the kernel from using the memory (nothing in Node-API pins an
  * ArrayBuffer against transfer), but it can refuse to pretend the operation went as asked.
  */
-function detachedError(request: IoRequest, moved: number): CorioError & { bytesTransferred: number } {
+export function detachedError(what: string, moved: number): CorioError & { bytesTransferred: number } {
   const err = new CorioError(
     'ERR_CORIO_BUFFER_DETACHED',
-    `${request.describe()}: its buffer was detached (transferred) while the operation was in flight; ` +
+    `${what}: its buffer was detached (transferred) while the operation was in flight; ` +
       `${moved} byte(s) moved through memory JavaScript no longer reaches through that buffer. ` +
       `Do not transfer a buffer until its operation has completed.`,
   ) as CorioError & { bytesTransferred: number };
@@ -291,7 +291,7 @@ export class IoTable {
       if (isWrite && result >= 0 && result < request.requestedBytes()) return waiter.fail(new Interrupted(result));
     }
     if (result < 0) waiter.fail(stackOnResume(systemError(-result, syscallOf(request), request.args.path, request.args.path2)));
-    else if (request.transfersBytes() && request.lostBuffer()) waiter.fail(stackOnResume(detachedError(request, result)));
+    else if (request.transfersBytes() && request.lostBuffer()) waiter.fail(stackOnResume(detachedError(request.describe(), result)));
     else waiter.resume(result);
   }
 

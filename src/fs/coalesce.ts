@@ -17,7 +17,7 @@
 //    of others too, so the caller receives its share and the cancellation lands at its next yield*.
 import type { Loop } from '../core/loop.js';
 import { Instruction, stackOnResume, type Waiter } from '../core/instruction.js';
-import { CURRENT_POSITION, HANDLE_POSITION, IoRequest, Op, type IoOwner, type Placement } from '../core/io.js';
+import { CURRENT_POSITION, HANDLE_POSITION, IoRequest, Op, detachedError, type IoOwner, type Placement } from '../core/io.js';
 
 /** What the coalescer needs from its handle: the in-flight count, the open check, the position claims. */
 export interface CoalescingOwner extends IoOwner {
@@ -40,6 +40,8 @@ export interface CoalesceStats {
 class PendingWrite extends Instruction<number> {
   waiter: Waiter<number> | null = null;
   flushed = false;
+  /** Its length when it started (a detached buffer reads 0 later). */
+  length = 0;
   /** For a position-less write: its range of the handle's position, claimed when it starts (issue order). */
   claim: (Placement & { inKernel: boolean }) | null = null;
 
@@ -65,6 +67,7 @@ class PendingWrite extends Instruction<number> {
       return;
     }
     this.waiter = waiter;
+    this.length = this.bytes.byteLength;
     this.coalescer.add(this);
   }
 
@@ -137,6 +140,15 @@ export class WriteCoalescer {
     this.scheduled = false;
     const writes = this.pending;
     this.pending = [];
+    for (let i = 0; i < writes.length; i++) {
+      const w = writes[i];
+      if (w.bytes.byteLength === w.length) continue;
+      // Its buffer was detached (transferred) after the write started: nothing of it can be written, and
+      // saying "0 bytes" would be a lie about a write that was asked for. Report it; the rest go on.
+      writes.splice(i--, 1);
+      w.flushed = true;
+      this.settle(w, { ok: false, error: stackOnResume(detachedError(w.describe(), 0)) });
+    }
     let run: PendingWrite[] = [];
     let runBytes = 0;
     let end = 0;

@@ -1,6 +1,7 @@
 // The file API: open() and a FileHandle shaped like node:fs/promises, but every method is an Operation used
 // with `yield*`, and every byte goes through corio's backend (io_uring or the pool) rather than libuv.
 import { Buffer } from 'node:buffer';
+import { constants as bufferConstants } from 'node:buffer';
 import { constants as fsConstants } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CorioError, invalidArgType, outOfRange, systemError } from '../core/errors.js';
@@ -493,29 +494,61 @@ export function readFile(path: PathLike, options?: BufferEncoding | ReadFileOpti
   return readWhole(path, options);
 }
 
+/** The most one read or write call moves (Linux's MAX_RW_COUNT; the addon refuses more per call). */
+const MAX_CALL_BYTES = 0x7ffff000;
+/** What readFile reads past the size fstat reported, to tell the end of the file from a file that grew. */
+const PROBE_BYTES = 512;
+/** Chunks for files whose size fstat does not know (procfs, pipes: size 0) or that grew while read. */
+const GROWTH_CHUNK = 64 * 1024;
+
+function fileTooLarge(size: number): RangeError {
+  const err = new RangeError(`File size (${size}) is greater than ${bufferConstants.MAX_LENGTH} bytes, the largest Buffer`);
+  (err as RangeError & { code: string }).code = 'ERR_FS_FILE_TOO_LARGE';
+  return err;
+}
+
+/**
+ * Reads the whole file into one buffer sized from fstat — no doubling, no copy when the size is right — then
+ * one small probe read tells the end from a file that grew meanwhile (or whose size fstat does not know,
+ * size 0), which is read on in chunks. (Issue 11: the buffer used to double before the read that found the
+ * end, so a 1 GiB file took 2 GiB and a 10,000-byte file came back as a view of 20,000 bytes.)
+ */
 function* readWhole(path: PathLike, options?: BufferEncoding | ReadFileOptions | null): Generator<Instruction<unknown>, Buffer | string, unknown> {
   const opts = typeof options === 'string' ? { encoding: options } : (options ?? {});
   const file = yield* open(path, opts.flag ?? 'r');
   try {
-    const stats = yield* file.stat();
-    // Files that report size 0 (procfs, pipes) are still read to EOF, in growing chunks.
-    let buffer = Buffer.allocUnsafe(stats.size > 0 ? stats.size : 64 * 1024);
-    let filled = 0;
-    for (;;) {
-      if (filled === buffer.length) {
-        const bigger = Buffer.allocUnsafe(buffer.length * 2);
-        buffer.copy(bigger, 0, 0, filled);
-        buffer = bigger;
+    const size = (yield* file.stat()).size;
+    if (size > bufferConstants.MAX_LENGTH) throw fileTooLarge(size);
+    const parts: Buffer[] = [];
+    let total = 0;
+    if (size > 0) {
+      const whole = Buffer.allocUnsafe(size);
+      while (total < size) {
+        const n = yield* file.read(whole, total, Math.min(size - total, MAX_CALL_BYTES), null);
+        if (n === 0) break;
+        total += n;
       }
-      const n = yield* file.read(buffer, filled, buffer.length - filled, null);
-      if (n === 0) break;
-      filled += n;
+      // Shorter than fstat said: it shrank meanwhile, and that was its end.
+      if (total < size) return decode(whole.subarray(0, total), opts.encoding);
+      parts.push(whole);
     }
-    const data = buffer.subarray(0, filled);
-    return opts.encoding ? data.toString(opts.encoding) : data;
+    for (let chunk = size > 0 ? PROBE_BYTES : GROWTH_CHUNK; ; chunk = GROWTH_CHUNK) {
+      const more = Buffer.allocUnsafe(chunk);
+      const n = yield* file.read(more, 0, chunk, null);
+      if (n === 0) break;
+      total += n;
+      if (total > bufferConstants.MAX_LENGTH) throw fileTooLarge(total);
+      parts.push(more.subarray(0, n));
+    }
+    const data = parts.length === 1 ? parts[0] : Buffer.concat(parts, total);
+    return decode(data, opts.encoding);
   } finally {
     yield* file.close();
   }
+}
+
+function decode(data: Buffer, encoding: BufferEncoding | null | undefined): Buffer | string {
+  return encoding ? data.toString(encoding) : data;
 }
 
 export interface WriteFileOptions {
@@ -524,24 +557,35 @@ export interface WriteFileOptions {
   flag?: OpenFlags;
 }
 
+/**
+ * Writes all of `bytes` through `file` at `position` (null: the handle's position), in calls of at most
+ * MAX_CALL_BYTES, so data over 2 GiB is written whole as node:fs writes it. A short write (a full disk,
+ * RLIMIT_FSIZE) is not the end: as node:fs/promises' writeFile does, it writes the rest, so the call that
+ * cannot write throws the real error (ENOSPC, EFBIG) instead of a short count that code written against
+ * node:fs never checks. Returns the bytes written.
+ */
+export function* writeAll(file: FileHandle, bytes: ArrayBufferView, position: number | null): Generator<Instruction<unknown>, number, unknown> {
+  const length = bytes.byteLength;
+  let done = 0;
+  do {
+    const n = yield* file.writeFrom(bytes, done, Math.min(length - done, MAX_CALL_BYTES), position === null ? null : position + done);
+    if (n === 0 && length > 0) break;
+    done += n;
+  } while (done < length);
+  return done;
+}
+
 /** Writes `data` to a file, replacing it (flag 'w') unless another flag is given. Returns bytes written. */
 export function* writeFile(path: PathLike, data: Data, options?: BufferEncoding | WriteFileOptions): Generator<Instruction<unknown>, number, unknown> {
   const opts = typeof options === 'string' ? { encoding: options } : (options ?? {});
-  const bytes = toBytes(data, opts.encoding);  // validate before creating the file
-  const file = yield* open(path, opts.flag ?? 'w', opts.mode);
+  // Every argument is checked before the file is opened: opening with 'w' truncates it, so a check that
+  // failed after that would destroy the old content (issue 11: data over 2 GiB did, with a RangeError).
+  const bytes = toBytes(data, opts.encoding);
+  const flags = parseFlags(opts.flag ?? 'w');
+  const mode = parseMode(opts.mode, 0o666);
+  const file = yield* open(path, flags, mode);
   try {
-    const length = bytes.byteLength;
-    let done = yield* file.writeFrom(bytes, 0, length, null);
-    // A short write (a full disk, RLIMIT_FSIZE) is not the end: as node:fs/promises' writeFile does, write the
-    // rest, so the call that cannot write throws the real error (ENOSPC, EFBIG) instead of writeFile returning a
-    // short count that code written against node:fs never checks (issue 6). Explicit positions: the handle's
-    // position already moved past the whole first write.
-    while (done < length) {
-      const n = yield* file.writeFrom(bytes, done, length - done, file.append ? null : done);
-      if (n === 0) break;
-      done += n;
-    }
-    return done;
+    return yield* writeAll(file, bytes, null);
   } finally {
     yield* file.close();
   }

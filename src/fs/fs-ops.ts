@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import { constants as fsConstants } from 'node:fs';
 import { invalidArgType, systemError, type SystemError } from '../core/errors.js';
-import { FileStats, open, toPath, type Data, type PathLike, type WriteFileOptions } from './file.js';
+import { FileStats, open, toPath, writeAll, type Data, type PathLike, type WriteFileOptions } from './file.js';
 import { parseMode } from './flags.js';
 import type { Op as Operation } from '../core/instruction.js';
 import { IoRequest, Op } from '../core/io.js';
@@ -237,7 +237,7 @@ export function* writeFileAtomic(path: PathLike, data: Data, options: BufferEnco
   try {
     const file = yield* open(temp, 'wx', opts.mode ?? 0o666);
     try {
-      written = yield* file.writeFrom(bytes, 0, bytes.byteLength, 0);
+      written = yield* writeAll(file, bytes, 0);  // whole, in calls the kernel takes (over 2 GiB too)
       if (written !== bytes.byteLength) throw systemError(28, 'write', temp);  // a short write: ENOSPC
       if (opts.sync === 'fdatasync') yield* file.datasync();
       else yield* file.sync();
