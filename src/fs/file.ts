@@ -6,7 +6,7 @@ import { constants as fsConstants } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CorioError, invalidArgType, outOfRange, systemError } from '../core/errors.js';
 import { parseFlags, parseMode, type OpenFlags } from './flags.js';
-import { suspend, type Instruction, type Operation, type Waiter } from '../core/instruction.js';
+import { Instruction, type Operation, type Waiter } from '../core/instruction.js';
 import { CURRENT_POSITION, HANDLE_POSITION, IoRequest, Op, type IoOwner, type OpCode, type Placement } from '../core/io.js';
 import { binding } from '../drivers/native.js';
 import { currentLoop } from '../core/context.js';
@@ -145,10 +145,53 @@ class Claim implements Placement {
 
 /** What close() does once asked: drain the handle's operations, then close the descriptor. Never undone. */
 interface CloseJob {
-  done: boolean;
+  /** 'draining': waiting for the handle's operations; 'closing': the close is in the kernel; then 'done'. */
+  phase: 'draining' | 'closing' | 'done';
   error: unknown;
   waiters: Waiter<void>[];
 }
+
+/**
+ * A close() caller waiting for its handle's close job. Cancellable while the job drains the handle's
+ * operations — that can take as long as a write blocked on a pipe, and a timeout around close() must still
+ * work; the close itself goes out when they drain, whoever still waits. Not cancellable once the close is in
+ * the kernel (a short call): a finally block that closes a file then really has it closed when it goes on,
+ * and the cancellation lands at its next yield*.
+ */
+class CloseWait extends Instruction<void> {
+  constructor(
+    private readonly job: CloseJob,
+    private readonly path: string,
+  ) {
+    super();
+  }
+  /** Read by the task when the wait starts and when a cancellation arrives (see the class comment). */
+  get closeInKernel(): boolean {
+    return this.job.phase !== 'draining';
+  }
+  start(waiter: Waiter<void>): void {
+    if (this.job.phase === 'done') {
+      if (this.job.error === undefined) waiter.resume(undefined);
+      else waiter.fail(this.job.error);
+      return;
+    }
+    this.job.waiters.push(waiter);
+  }
+  override interrupt(waiter: Waiter<void>): void {
+    const i = this.job.waiters.indexOf(waiter);
+    if (i >= 0) this.job.waiters.splice(i, 1);
+  }
+  describe(): string {
+    return this.job.phase === 'draining' ? `close('${this.path}'): waiting for its operations in flight` : `close('${this.path}')`;
+  }
+}
+// Instruction declares `uncancellable` as a plain field with its default on the prototype; this wait's
+// answer changes with the job's phase, so it is a getter on CloseWait's prototype.
+Object.defineProperty(CloseWait.prototype, 'uncancellable', {
+  get(this: CloseWait): boolean {
+    return this.closeInKernel;
+  },
+});
 
 /**
  * An open file. Methods return operations: `const n = yield* file.write('hello')`.
@@ -398,25 +441,16 @@ export class FileHandle implements IoOwner {
     if (this.loop.ended) return;  // closed when its run() ended, if the program had not
     const first = this.closing === null;
     const job = (this.closing ??= this.startClose());
-    if (job.done) {
-      if (first && job.error !== undefined) throw job.error;  // the binding refused it outright
-      return;
-    }
-    yield* suspend<void>(`close('${this.path}')`, (waiter) => {
-      job.waiters.push(waiter);
-      return () => {
-        const i = job.waiters.indexOf(waiter);
-        if (i >= 0) job.waiters.splice(i, 1);
-      };
-    });
+    if (job.phase === 'done' && !first) return;
+    yield* new CloseWait(job, this.path);
   }
 
   private startClose(): CloseJob {
     this.closed = true;
     this.loop.openFiles.delete(this);
-    const job: CloseJob = { done: false, error: undefined, waiters: [] };
+    const job: CloseJob = { phase: 'draining', error: undefined, waiters: [] };
     const finish = (error: unknown) => {
-      job.done = true;
+      job.phase = 'done';
       job.error = error;
       const waiters = job.waiters;
       job.waiters = [];
@@ -426,6 +460,7 @@ export class FileHandle implements IoOwner {
       }
     };
     const submit = () => {
+      job.phase = 'closing';
       try {
         this.loop.io.submit(new IoRequest(Op.close, { fd: this.fd }), { name: `close('${this.path}')`, resume: () => finish(undefined), fail: finish });
       } catch (error) {
