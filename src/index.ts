@@ -27,6 +27,7 @@ export {
   SignalError,
   TimeoutError,
   UnobservedErrors,
+  isSystemError,
   systemError,
 } from './core/errors.js';
 export type { SystemError, StopSignal } from './core/errors.js';

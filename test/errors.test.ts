@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { constants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { systemError } from '../src/index.js';
+import { CorioError, isSystemError, systemError } from '../src/index.js';
 import { lookupErrno } from '../src/core/errors.js';
 import { caught } from './helpers.js';
 
@@ -27,5 +27,15 @@ describe('system errors', () => {
     const e = systemError(4000, 'write');
     expect(e.code).toBe('E4000');
     expect(e.errno).toBe(-4000);
+  });
+
+  it('isSystemError() recognises corio\'s and node:fs\'s system errors and nothing else', () => {
+    expect(isSystemError(systemError(constants.errno.ENOENT, 'open', '/x'))).toBe(true);
+    expect(isSystemError(caught(() => fs.openSync('/no/such/file', 'r')))).toBe(true);
+    // A CorioError has a string code but is no failed system call.
+    expect(isSystemError(new CorioError('ERR_CORIO_X', 'bad use'))).toBe(false);
+    expect(isSystemError(new Error('plain'))).toBe(false);
+    expect(isSystemError({ code: 'ENOENT', errno: -2, syscall: 'open' })).toBe(false);  // not an Error
+    expect(isSystemError(undefined)).toBe(false);
   });
 });

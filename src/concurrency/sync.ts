@@ -87,7 +87,9 @@ export class AbandonedLockError extends CorioError {
 }
 
 /** Mutual exclusion with FIFO hand-off. Use `yield* lock.with(function* () { … })` to release on all paths. */
-export class Lock implements DoneWatcher {
+// A DoneWatcher of its owner task structurally; no `implements DoneWatcher`, since taskEnded() is internal and
+// stripped from the published .d.ts, where the clause would then fail.
+export class Lock {
   private owner: Task<unknown> | null = null;
   private abandonedBy: string | null = null;
   private readonly list = new WaitList<void>();

@@ -26,12 +26,24 @@ export function lookupErrno(errno: number, platform: string = process.platform):
   return entry ? [entry[0], name!, entry[1]] : undefined;
 }
 
+/** A failed system call, shaped like node:fs's errors: `code` ('ENOENT'), negative `errno`, `syscall`, `path`. */
 export interface SystemError extends Error {
   code: string;
   errno: number;
   syscall: string;
   path?: string;
   dest?: string;
+}
+
+/**
+ * Whether `error` is a failed system call's error, corio's or node:fs's (both have a string `code`, a numeric
+ * `errno` and a `syscall`), so `catch (e) { if (isSystemError(e) && e.code === 'ENOENT') … }` type-checks
+ * without a cast. corio's own errors (CorioError, CancelledError, …) are not system errors.
+ */
+export function isSystemError(error: unknown): error is SystemError {
+  if (!(error instanceof Error)) return false;
+  const e = error as Partial<SystemError>;
+  return typeof e.code === 'string' && typeof e.errno === 'number' && typeof e.syscall === 'string';
 }
 
 /** Builds a Node-style system error from a positive errno (as the kernel reports it) and the call. */

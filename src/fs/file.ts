@@ -203,8 +203,11 @@ Object.defineProperty(CloseWait.prototype, 'uncancellable', {
  * descriptor (as node:fs/promises' FileHandle does), because io_uring may run a close before an earlier write
  * that sits in a kernel worker. Once asked for, the close always happens, even if the caller is cancelled
  * while it waits; and a handle still open when its run() ends is closed then, with a warning.
+ *
+ * It is the IoOwner of its requests, structurally: `implements IoOwner` is left off because those members are
+ * internal (tagged so), and in the published .d.ts (stripInternal) the clause would name members it lacks.
  */
-export class FileHandle implements IoOwner {
+export class FileHandle {
   private pending = 0;
   private closed = false;
   private closing: CloseJob | null = null;
