@@ -8,6 +8,13 @@ import { Task, type TaskHost } from './task.js';
 import { TimerHeap } from './timers.js';
 import type { TraceRecorder } from './trace.js';
 
+/**
+ * How many times shutdown() cancels again tasks that all wait on nothing that can happen (see there) before
+ * it gives up with a DeadlockError: enough for nested cleanups, few enough that a task that catches every
+ * cancel and waits again fails fast instead of spinning.
+ */
+const MAX_SHUTDOWN_REDELIVERIES = 100;
+
 /** A task step that ran longer than the debug threshold. */
 export interface SlowStep {
   task: string;
@@ -175,6 +182,11 @@ export class Loop implements TaskHost {
     for (const flush of batch) flush();
   }
 
+  /** Nothing can make progress: no task is ready, no timer is set, no I/O is in flight. */
+  private stalled(): boolean {
+    return this.ready.length === 0 && this.timers.peekDeadline() === undefined && this.io.inFlight === 0;
+  }
+
   /** 0 if tasks are ready; else until the next timer; else until I/O completes. Nothing at all: deadlock. */
   private computeTimeout(): number {
     if (this.ready.length > 0) return 0;
@@ -224,8 +236,17 @@ export class Loop implements TaskHost {
     try {
       // A teardown, repeated each round for tasks that cleanup code spawned meanwhile: a task that swallows
       // its CancelledError is unwound (task.ts), so run() returns even when a task would loop forever.
+      let redeliveries = 0;
       while (this.live.size > 0) {
         for (const task of this.live) task.teardown(`Task '${task.name}' was cancelled because run() ended`);
+        if (this.stalled() && redeliveries++ < MAX_SHUTDOWN_REDELIVERIES) {
+          // Every live task waits on something no task, timer or I/O can bring about: a cleanup (a finally
+          // after the teardown's CancelledError) waiting on an Event nobody will set, say. runOnce would throw
+          // DeadlockError and leave files open; run() ending does not take no for an answer, so cancel them
+          // again, which ends such a wait (trio's rule: a cancelled scope cancels every wait inside it). A
+          // task that catches that too, again and again, still ends in DeadlockError rather than a hang.
+          for (const task of this.live) task.cancel(`Task '${task.name}' was cancelled again: run() ended while it waited on what nothing can bring about`);
+        }
         this.runOnce();
       }
       for (const file of [...this.openFiles]) file.closeLeftOpen();  // each close waits for the file's I/O
