@@ -3,12 +3,15 @@
 //   node scripts/prebuilds.mjs            build this platform's prebuild if it is missing or older than the
 //                                         native sources; then the Windows one (see below)
 //   node scripts/prebuilds.mjs --force    rebuild even when it looks up to date
+//   node scripts/prebuilds.mjs --host-only  this platform's prebuild only (CI, the package test): a
+//                                         win32-x64 prebuild already in prebuilds/ is kept and packed as is
 //
 // This platform's prebuild is made by prebuildify (--napi --strip) in a temporary copy of the package, so the
 // working tree's build/Release — which node-gyp-build prefers, and which running tests have loaded — is never
 // rebuilt underneath anyone. win32-x64 is cross-built with MinGW by scripts/build-addon-windows.sh (owned by
 // the platforms work); when that script is present it is run here, and when it is absent or its toolchain is
-// missing this says so and the package simply has no Windows prebuild.
+// missing (it exits 2) this says so and the package simply has no Windows prebuild — or keeps the one already
+// in prebuilds/win32-x64, which npm pack includes whenever it is there.
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +20,13 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const force = process.argv.includes('--force');
+const hostOnly = process.argv.includes('--host-only');
+for (const arg of process.argv.slice(2)) {
+  if (arg !== '--force' && arg !== '--host-only') {
+    console.error(`prebuilds: unknown option '${arg}' (--force, --host-only)`);
+    process.exit(2);
+  }
+}
 
 /** The newest modification time among the files the addon is built from. */
 function newestSource() {
@@ -101,6 +111,13 @@ function buildWindows() {
     return true;
   }
   const res = spawnSync('bash', [script], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (res.status === 2) {
+    // Its toolchain (MinGW-w64) is not installed: not an error of the package, which then has no Windows
+    // prebuild unless an earlier one is still in prebuilds/win32-x64.
+    const kept = addonsIn(out);
+    console.log(`prebuilds: no MinGW-w64 here; ${kept.length ? `keeping ${kept.map((f) => relative(root, f)).join(', ')} (older than the sources)` : 'no win32-x64 prebuild'}`);
+    return true;
+  }
   if (res.status !== 0 || addonsIn(out).length === 0) {
     console.error(`prebuilds: ${relative(root, script)} failed (exit ${res.status ?? res.signal}); no win32-x64 prebuild`);
     return false;
@@ -110,5 +127,5 @@ function buildWindows() {
 }
 
 const ok = buildHere();
-const windowsOk = buildWindows();
+const windowsOk = hostOnly ? true : buildWindows();
 process.exitCode = ok && windowsOk ? 0 : 1;

@@ -2,8 +2,8 @@
 // no compiler on PATH, a round trip through the prebuilt addon, the `corio` command, and the one-sentence
 // failure when there is neither a prebuild nor a compiler.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { scratch } from './helpers.js';
@@ -46,7 +46,8 @@ function sh(command: string, args: string[], options: SpawnSyncOptions = {}) {
 describe.skipIf(!built || !npmCli)(`the npm package (${!built ? 'skipped: dist/ not built' : !npmCli ? 'skipped: npm not found' : target})`, () => {
   beforeAll(() => {
     // The prebuild for this platform (prebuildify in a temporary copy; quick when it is already up to date).
-    const prebuild = sh(process.execPath, [join(root, 'scripts', 'prebuilds.mjs')], { cwd: root, timeout: 300_000 });
+    // --host-only: the win32-x64 one is the cross build's (npm run prebuilds); whatever is in prebuilds/ is packed.
+    const prebuild = sh(process.execPath, [join(root, 'scripts', 'prebuilds.mjs'), '--host-only'], { cwd: root, timeout: 300_000 });
     if (prebuild.status !== 0) throw new Error(`scripts/prebuilds.mjs failed:\n${prebuild.stdout}\n${prebuild.stderr}`);
 
     work = scratch('corio-package-');
@@ -82,6 +83,11 @@ describe.skipIf(!built || !npmCli)(`the npm package (${!built ? 'skipped: dist/ 
       expect(packedFiles).toContain(needed);
     }
     expect(packedFiles.some((f) => f.startsWith(`prebuilds/${target}/`) && f.endsWith('.node'))).toBe(true);
+    // Every prebuild in prebuilds/ ships, the cross-built win32-x64 one too when it has been built here.
+    const prebuilt = readdirSync(join(root, 'prebuilds'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.node')).map((f) => `prebuilds/${f.split(sep).join('/')}`);
+    expect(prebuilt.length).toBeGreaterThan(0);
+    for (const f of prebuilt) expect(packedFiles).toContain(f);
     const unwanted = packedFiles.filter((f) =>
       f.endsWith('.map') || f.startsWith('native/test/') || f.startsWith('dist/examples/') || f.startsWith('dist/test/') ||
       f.startsWith('bench/') || f.startsWith('test/') || f.startsWith('src/') || f.startsWith('build/') ||
