@@ -17,8 +17,8 @@ export interface BenchOptions {
   sizes: Sizes;
   /** Where the workloads write (a fresh directory is created inside). */
   dir: string | undefined;
-  /** Where results go. */
-  out: string;
+  /** Where results go; null: a folder named for the run in the current directory, ./corio-bench-<stamp>/. */
+  out: string | null;
   syscalls: boolean;
   /** Record a trace of one (scaled-down) run of each case on each system (bench/traces.ts). */
   trace: boolean;
@@ -35,10 +35,10 @@ export const USAGE = `usage: corio bench [options]          (npm run bench -- [o
 
 Runs each workload with corio on every available backend and with Node's own loop (fs.promises, fs callbacks,
 sync fs; Node also with UV_USE_IO_URING=1), interleaved in fresh processes, and writes
-bench/results/<timestamp>.{json,md,svg}.
+<out>/<timestamp>.{json,md,svg}. Ctrl-C stops it: the runs so far are written and scratch files removed.
 
-  --quick                 small smoke run (2 runs, small sizes; well under 2 minutes)
-  --runs N                runs per system and case (default 5; --quick: 2)
+  --quick                 small smoke run (1 run per case, small sizes; under a minute)
+  --runs N                runs per system and case (default 5; --quick: 1)
   --workloads LIST        comma-separated: w1,w2,w3,w4,w5,w6 or cases w2-8,w3-32,w4-1,w5-switch,…
   --systems LIST          comma-separated ids or prefixes: corio, corio-uring, corio-epoll, node-promises,
                           node-promises-uring, node-callbacks, node-callbacks-uring, node-sync, node
@@ -51,7 +51,8 @@ bench/results/<timestamp>.{json,md,svg}.
   --switches N  --spawns N                              W5
   --w6-files N  --w6-writes N  --tick MS                W6
   --dir PATH              where workloads write (default: the OS temp dir)
-  --out PATH              where results go (default: bench/results)
+  --out PATH              where results go (default: ./corio-bench-<timestamp>/, announced on start;
+                          npm run bench in corio's repository uses bench/results)
   --syscalls              also count system calls per operation with strace -c -f (one extra run per system
                           and case, counts divided by --syscalls-scale, default 10)
   --trace                 also record a trace of one run of each case on each system, sizes divided by
@@ -176,12 +177,12 @@ export function parseCommand(argv: readonly string[]): Command {
     command: 'bench',
     options: {
       quick,
-      runs: v.runs !== undefined ? parseCount(v.runs, 'runs') : quick ? 2 : 5,
+      runs: v.runs !== undefined ? parseCount(v.runs, 'runs') : quick ? 1 : 5,
       workloads,
       systems: list(v.systems),
       sizes,
       dir: v.dir,
-      out: v.out ?? 'bench/results',
+      out: v.out ?? null,
       syscalls: v.syscalls ?? false,
       trace: v.trace ?? false,
       syscallsScale: v['syscalls-scale'] !== undefined ? parsePositive(v['syscalls-scale'], 'syscalls-scale') : 10,

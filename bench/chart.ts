@@ -1,7 +1,9 @@
 // The SVG chart, written by hand (no dependency): one panel per case, one horizontal bar per system at its
 // median throughput with a min–max whisker, labelled with the value and its ratio to fs.promises. Each panel has
 // its own linear scale (the cases differ by orders of magnitude). W6's panel shows p99 lateness instead —
-// shorter is better there, and the panel says so.
+// shorter is better there, and the panel says so. Each panel names what its ratios divide by: fs.promises for
+// file workloads, an `await` or a `setImmediate` round trip for W5 (the case's label for that Node system).
+// Titles and notes wrap onto as many lines as they need instead of being cut.
 import { BASELINE } from './cases.js';
 import { ms, si, times } from './format.js';
 import type { CaseSummary, SystemSummary, TargetResult } from './summary.js';
@@ -37,6 +39,35 @@ interface Bar {
   text: string;
 }
 
+/**
+ * The name of what a case's ratios are taken against: the label the system has in that case ("fs.promises",
+ * or "Node await" in W5 where node-promises awaits a resolved promise).
+ */
+export function referenceLabel(c: Pick<CaseSummary, 'systems'>, systemId: string = BASELINE): string {
+  return c.systems.find((s) => s.systemId === systemId)?.label ?? (systemId === BASELINE ? 'fs.promises' : systemId);
+}
+
+/** Splits `text` at spaces into lines of at most `max` characters (a longer word gets a line of its own). */
+export function wrap(text: string, max: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > max) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
+
+// Characters per line inside a panel, from the average glyph width of the fonts (Helvetica/Arial): bold 13 px
+// titles about 7.6 px a character, 11 px notes about 6 px, over PANEL_W less 10 px margins each side.
+const TITLE_CHARS = 68;
+const NOTE_CHARS = 84;
+
 function bars(c: CaseSummary): { bars: Bar[]; metric: string } {
   const latency = c.systems.some((s) => s.lateness);
   const list = c.systems.map((s: SystemSummary): Bar => {
@@ -51,34 +82,43 @@ function bars(c: CaseSummary): { bars: Bar[]; metric: string } {
     const ratio = s.systemId === BASELINE ? ' · 1×' : ` · ${times(s.ratio.median)}`;
     return { label: s.label, color, value: t.median, min: t.min, max: t.max, text: t.n ? `${si(t.median)}/s${ratio}` : 'failed' };
   });
-  return { bars: list, metric: latency ? 'p99 lateness of a 1 ms ticker (shorter is better) · ÷ fs.promises' : 'ops/s, median, min–max whisker · × fs.promises' };
+  const reference = referenceLabel(c);
+  return {
+    bars: list,
+    metric: latency
+      ? `p99 lateness of a 1 ms ticker (shorter is better) · ÷ ${reference}`
+      : `ops/s, median, min–max whisker · × ${reference}`,
+  };
 }
 
-/** "target ≥ 1.5× vs fs.promises: uring 1.05× missed · epoll 0.90× missed" (one line per target text). */
-function targetLines(targets: readonly TargetResult[]): string[] {
+/** "target ≥ 1.5× vs fs.promises: uring 1.05× missed · epoll 0.90× missed" (one entry per target text). */
+function targetLines(c: CaseSummary, targets: readonly TargetResult[]): string[] {
   const byText = new Map<string, TargetResult[]>();
   for (const t of targets) byText.set(t.text, [...(byText.get(t.text) ?? []), t]);
   return [...byText.values()].map((ts) =>
-    `target ${ts[0].needs} vs ${ts[0].against}: ` +
+    `target ${ts[0].needs} vs ${referenceLabel(c, ts[0].against)}: ` +
       ts.map((t) => `${t.systemId.replace(/^corio-/, '')} ${times(t.ratio.median)} ${t.met === null ? '?' : t.met ? 'met' : 'missed'}`).join(' · '));
 }
 
 function panel(c: CaseSummary, targets: readonly TargetResult[], x: number, y: number): { svg: string; height: number } {
-  const { bars: list, metric } = bars(c);
-  const notes = targetLines(targets);
-  const head = HEAD_H + notes.length * 14;
+  const { bars: list, metric: metricText } = bars(c);
+  const titleLines = wrap(c.title, TITLE_CHARS);
+  const metric = wrap(metricText, NOTE_CHARS);
+  // A target's colour is its own: wrapped, each of its lines keeps it.
+  const notes = targetLines(c, targets).flatMap((n) => wrap(n, NOTE_CHARS).map((line) => ({ line, missed: / missed/.test(n) })));
+  const titleH = (titleLines.length - 1) * 16;
+  const metricH = (metric.length - 1) * 14;
+  const head = HEAD_H + titleH + metricH + notes.length * 14;
   const height = head + list.length * ROW_H + 6;
   const top = Math.max(...list.map((b) => (Number.isFinite(b.max) ? b.max : b.value)).filter(Number.isFinite), 0);
   const scale = top > 0 ? BAR_W / top : 0;
   const o: string[] = [];
   o.push(`<g transform="translate(${x},${y})">`);
   o.push(`<rect x="0" y="0" width="${PANEL_W}" height="${height}" rx="6" fill="#f6f8fa" stroke="#d0d7de"/>`);
-  const title = c.title.length > 84 ? `${c.title.slice(0, 81)}…` : c.title;
-  o.push(`<text x="10" y="18" class="t">${xml(title)}</text>`);
-  o.push(`<text x="10" y="34" class="s">${xml(metric)}</text>`);
+  titleLines.forEach((t, i) => o.push(`<text x="10" y="${18 + i * 16}" class="t">${xml(t)}</text>`));
+  metric.forEach((m, i) => o.push(`<text x="10" y="${34 + titleH + i * 14}" class="s">${xml(m)}</text>`));
   notes.forEach((n, i) => {
-    const missed = / missed/.test(n);
-    o.push(`<text x="10" y="${48 + i * 14}" class="s" style="fill:${missed ? '#cf222e' : '#1a7f37'}">${xml(n)}</text>`);
+    o.push(`<text x="10" y="${48 + titleH + metricH + i * 14}" class="s" style="fill:${n.missed ? '#cf222e' : '#1a7f37'}">${xml(n.line)}</text>`);
   });
   list.forEach((b, i) => {
     const ry = head + i * ROW_H;

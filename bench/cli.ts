@@ -6,10 +6,13 @@
 //   npx corio bench --workloads w3 --runs 7 --syscalls
 //
 // Plan the matrix → run it interleaved in fresh processes → (optionally) count system calls under strace →
-// summarize → write bench/results/<timestamp>.json, .md and .svg, and print the table.
+// summarize → write <out>/<timestamp>.json, .md and .svg, and print the table. <out> is --out, or a folder named
+// for the run in the current directory (./corio-bench-<timestamp>/): run inside an app, `npx corio bench` must
+// not write into a bench/ folder of the app's. Ctrl-C ends the runs early: the report of those done is written,
+// and the scratch directory of the runs is removed (runner.ts).
 import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { probeBackends } from '../src/index.js';
 import { caseSelected, parseCommand, systemSelected, USAGE, UsageError, type BenchOptions } from './args.js';
@@ -50,6 +53,43 @@ function progressPrinter(): (line: string, final?: boolean) => void {
   };
 }
 
+/**
+ * corio's version from its package.json (two folders up from dist/bench/cli.js, one from bench/cli.ts). Not
+ * src/cli.ts's packageJson(): that module awaits this one at its top level, so importing it back would deadlock.
+ */
+export function corioVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 3; i++, dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'corio' && pkg.version) return pkg.version;
+    } catch {
+      // no package.json here: go up
+    }
+  }
+  return 'unknown';
+}
+
+/** Where a run started at `started` writes: --out, else ./corio-bench-<stamp>/ in the current directory. */
+export function outputDir(options: Pick<BenchOptions, 'out'>, started: Date): string {
+  return resolve(options.out ?? `corio-bench-${stamp(started)}`);
+}
+
+/**
+ * Ctrl-C (SIGINT) while the runs go on: the first aborts `signal` (the running child is killed, no further run
+ * starts, the report of the runs so far is written); a second one exits at once, as Ctrl-C usually does.
+ */
+function interruptible(progress: (line: string, final?: boolean) => void): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+    progress('interrupted: stopping; the runs so far will be written (Ctrl-C again to quit without them)', true);
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: controller.signal, dispose: () => process.off('SIGINT', onSigint) };
+}
+
 export async function bench(argv: string[], options: BenchOptions): Promise<number> {
   const started = new Date();
   const systems = selectSystems(options);
@@ -58,11 +98,15 @@ export async function bench(argv: string[], options: BenchOptions): Promise<numb
     console.error('bench: nothing to run (check --systems and --workloads)');
     return 2;
   }
+  const outDir = outputDir(options, started);
+  const rel = (p: string) => relative(process.cwd(), p) || p;
   const baseDir = resolve(options.dir ?? tmpdir());
   const machine = describeMachine(baseDir);
   const progress = progressPrinter();
   const activity = otherActivity();
-  console.error(`corio bench · ${machineLine(machine)}`);
+  const version = corioVersion();
+  console.error(`corio bench ${version} · ${machineLine(machine)}`);
+  console.error(`results: ${rel(outDir)}${outDir.endsWith('/') ? '' : '/'} (--out PATH to change)`);
   console.error(`systems: ${systems.map((s) => s.id).join(', ')}`);
   console.error(`cases: ${cases.map((c) => c.id).join(', ')} · ${options.runs} runs each`);
   if (activity.busy.length) {
@@ -70,11 +114,21 @@ export async function bench(argv: string[], options: BenchOptions): Promise<numb
   }
 
   const jobs = plan(cases, systems, options.runs);
-  const outcome = await runMatrix(jobs, baseDir, options.timeout, progress);
+  const interrupt = interruptible(progress);
+  let outcome;
+  try {
+    outcome = await runMatrix(jobs, baseDir, options.timeout, progress, interrupt.signal);
+  } catch (error) {
+    interrupt.dispose();
+    throw error;
+  }
+  const interrupted = interrupt.signal.aborted;
 
   let syscalls: SyscallCount[] | null = null;
   let syscallsNote: string | undefined;
-  if (options.syscalls) {
+  if (interrupted) {
+    // Neither extra phase starts after a Ctrl-C; the report says which runs it has.
+  } else if (options.syscalls) {
     if (straceAvailable()) {
       syscalls = await countSyscalls(cases, systems, options.syscallsScale, baseDir, options.timeout, (l) => progress(l));
       progress('system calls counted', true);
@@ -85,8 +139,8 @@ export async function bench(argv: string[], options: BenchOptions): Promise<numb
   }
 
   let traces: TraceRun[] | undefined;
-  if (options.trace) {
-    const traceDir = join(resolve(options.out), `${stamp(started)}-traces`);
+  if (options.trace && !interrupted) {
+    const traceDir = join(outDir, `${stamp(started)}-traces`);
     traces = await recordTraces(cases, systems, options.syscallsScale, baseDir, traceDir, options.timeout, (l) => progress(l));
     progress(`traces recorded in ${traceDir}`, true);
   }
@@ -94,8 +148,11 @@ export async function bench(argv: string[], options: BenchOptions): Promise<numb
   const summary = cases.map((c) => summarizeCase(c, systems, outcome.results));
   const targets = cases.flatMap((c) => evaluateTargets(c, systems, outcome.results));
   const finished = new Date();
+  interrupt.dispose();
   const report: BenchReport = {
     version: 1,
+    corioVersion: version,
+    ...(interrupted ? { interrupted: { runs: outcome.results.length, of: jobs.length } } : {}),
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),
     durationS: (finished.getTime() - started.getTime()) / 1000,
@@ -114,20 +171,22 @@ export async function bench(argv: string[], options: BenchOptions): Promise<numb
     results: outcome.results,
   };
 
-  const outDir = resolve(options.out);
   mkdirSync(outDir, { recursive: true });
   const base = join(outDir, stamp(started));
   writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 1)}\n`);
   writeDocuments(report, base);
 
   console.log(terminalTable(report));
-  const rel = (p: string) => relative(process.cwd(), p) || p;
   console.log(`\nwrote ${rel(`${base}.json`)}, ${rel(`${base}.md`)}, ${rel(`${base}.svg`)}`);
   const failed = outcome.results.filter((r) => !r.ok).length;
   for (const t of traces ?? []) {
     console.log(`\ntrace ${t.caseId} · ${t.systemId}: ${t.file ? rel(t.file) : 'none'}${t.error ? ` (${t.error})` : ''}\n${t.summary}`);
   }
   if (failed) console.log(`${failed} run(s) failed — see the report`);
+  if (interrupted) {
+    console.log(`interrupted after ${outcome.results.length} of ${jobs.length} runs`);
+    return 130;  // 128 + SIGINT, as a shell reports a program that Ctrl-C ended
+  }
   return failed ? 1 : 0;
 }
 

@@ -1,7 +1,7 @@
 // What machine a result came from: kernel, filesystem of the target directory, CPU, Node, corio's backends.
 // Every field is best effort: a missing tool gives 'unknown', never a failed benchmark.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import * as os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +63,9 @@ export function mountOf(dir: string, mounts: string): Machine['mount'] {
 
 function sourceVersion(): Machine['source'] {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  // Installed from npm, corio sits in an app's node_modules: git would answer for the app's repository.
+  const top = tryRun('git', ['-C', root, 'rev-parse', '--show-toplevel']);
+  if (top === 'unknown' || realpathSync(top) !== realpathSync(root)) return { commit: 'unknown', changedFiles: null };
   const commit = tryRun('git', ['-C', root, 'rev-parse', '--short', 'HEAD']);
   const status = tryRun('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no']);
   return { commit, changedFiles: status === 'unknown' ? null : status.split('\n').filter((l) => l.trim()).length };

@@ -2,6 +2,7 @@
 import type { TraceRun } from './traces.js';
 import type { BenchOptions } from './args.js';
 import { BASELINE, type CaseDef, type SystemDef } from './cases.js';
+import { referenceLabel } from './chart.js';
 import type { RunResult } from './child.js';
 import { ms, pct, si, spread, times, us } from './format.js';
 import { machineLine, type Machine } from './machine.js';
@@ -11,6 +12,10 @@ import type { SyscallCount } from './syscalls.js';
 
 export interface BenchReport {
   version: 1;
+  /** The corio package's version (package.json), also when it runs from npm and not from a git checkout. */
+  corioVersion?: string;
+  /** Ctrl-C ended the runs early: how many of the planned runs are in this report. */
+  interrupted?: { runs: number; of: number };
   startedAt: string;
   finishedAt: string;
   durationS: number;
@@ -53,6 +58,12 @@ export function whereItRan(s: SystemSummary): string {
   return parts.join('; ') || 'main thread';
 }
 
+/** What a target's ratio divides by, by the name the case gives it: "fs.promises", "Node await" … */
+function against(r: BenchReport, t: TargetResult): string {
+  const c = r.summary.find((x) => x.caseId === t.caseId);
+  return c ? referenceLabel(c, t.against) : t.against;
+}
+
 function targetMark(t: TargetResult): string {
   return t.met === null ? 'no data' : t.met ? '**met**' : '**missed**';
 }
@@ -69,13 +80,14 @@ function pad(s: string, n: number, right = false): string {
 
 export function terminalTable(r: BenchReport): string {
   const lines: string[] = [];
-  lines.push(`machine: ${machineLine(r.machine)}`);
-  lines.push(`runs: ${r.options.runs} per system and case, interleaved; median (min–max); ratio to fs.promises of the same round`);
+  lines.push(`corio ${corioSource(r)} · machine: ${machineLine(r.machine)}`);
+  if (r.interrupted) lines.push(`interrupted (Ctrl-C) after ${r.interrupted.runs} of ${r.interrupted.of} runs`);
+  lines.push(`runs: ${r.options.runs} per system and case, interleaved; median (min–max); ratio to the reference (fs.promises, in W5 the Node construct named) of the same round`);
   for (const c of r.summary) {
     lines.push('', c.title + (c.checksumsAgree ? '' : '   ✗ CHECKSUMS DIFFER BETWEEN SYSTEMS'));
     const lat = c.systems.some((s) => s.lateness);
     lines.push(
-      `  ${pad('system', 22)}${pad('ops/s', 24, true)}${pad('× fs.promises', 22, true)}${pad('CPU/op', 11, true)}${pad('loop', 6, true)}` +
+      `  ${pad('system', 22)}${pad('ops/s', 24, true)}${pad(`× ${referenceLabel(c)}`, 22, true)}${pad('CPU/op', 11, true)}${pad('loop', 6, true)}` +
         (lat ? `${pad('late p50', 10, true)}${pad('p99', 10, true)}${pad('max', 10, true)}` : ''),
     );
     for (const s of c.systems) {
@@ -92,7 +104,7 @@ export function terminalTable(r: BenchReport): string {
     lines.push('', 'targets (median of per-round ratios):');
     for (const t of r.targets) {
       const mark = t.met === null ? '?' : t.met ? '✓' : '✗';
-      lines.push(`  ${mark} ${pad(t.text, 58)} ${pad(t.systemId, 12)} needs ${pad(t.needs, 7)} got ${targetValue(t)}`);
+      lines.push(`  ${mark} ${pad(t.text, 58)} ${pad(t.systemId, 12)} needs ${pad(t.needs, 7)} of ${pad(against(r, t), 17)} got ${targetValue(t)}`);
     }
   }
   return lines.join('\n');
@@ -106,10 +118,22 @@ function duration(s: number): string {
   return s < 120 ? `${Math.round(s)} s` : `${(s / 60).toFixed(1)} min`;
 }
 
+/** "0.1.0, commit abc1234" in a checkout; "0.1.0 (installed package, no git checkout)" from npm. */
+export function corioSource(r: BenchReport): string {
+  const version = r.corioVersion ?? 'version not recorded';
+  const { commit, changedFiles } = r.machine.source;
+  if (commit === 'unknown') return `${version} (installed package, no git checkout)`;
+  return `${version}, commit ${commit}${changedFiles ? `, ${changedFiles} tracked file(s) changed since` : ''}`;
+}
+
 export function markdownReport(r: BenchReport, chartFile: string): string {
   const m = r.machine;
   const L: string[] = [];
   L.push(`# corio benchmarks — ${r.startedAt}`, '');
+  if (r.interrupted) {
+    L.push(`**Interrupted (Ctrl-C) after ${r.interrupted.runs} of ${r.interrupted.of} runs**: the figures below are ` +
+      'from those runs only; cases or systems that had no run yet are missing.', '');
+  }
   L.push(`![throughput per system and workload](${chartFile})`, '');
   L.push('## Machine', '');
   L.push('| | |', '|---|---|');
@@ -121,7 +145,7 @@ export function markdownReport(r: BenchReport, chartFile: string): string {
   L.push(`| corio backend (auto) | ${m.autoBackend ? `${m.autoBackend.name}: ${esc(m.autoBackend.reason)}` : 'none'} |`);
   for (const b of m.backends) L.push(`| backend ${b.name} | ${b.available ? 'available' : 'unavailable'}: ${esc(b.reason)} |`);
   L.push(`| io_uring_disabled | ${m.ioUringDisabled} |`);
-  L.push(`| corio source | commit ${m.source.commit}${m.source.changedFiles ? `, ${m.source.changedFiles} tracked file(s) changed since` : ''} |`, '');
+  L.push(`| corio | ${corioSource(r)} |`, '');
 
   L.push('## Method', '');
   L.push(
@@ -131,7 +155,7 @@ export function markdownReport(r: BenchReport, chartFile: string): string {
       'payload preparation, no verification). Runs are interleaved by round (every case on every system, then the ' +
       'next round), and within a round the order of systems rotates so no system always follows the same one.',
     `- Figures are medians with (min–max) over the runs. Ratios are paired: a system's throughput divided by ` +
-      `fs.promises' throughput *in the same round*, then the median of those ratios.`,
+      `the reference's throughput *in the same round* (fs.promises; in W5 the Node construct its table names: an \`await\`, a \`setImmediate\` round trip, an async function), then the median of those ratios.`,
     '- CPU per op is the process\'s user + sys time (every thread, io_uring kernel workers included) over the timed ' +
       'region, divided by operations. "loop" is corio\'s loop-thread CPU (`stats().loopThreadCpuMs`) as a share of it.',
     '- Node runs twice per style: with `UV_USE_IO_URING=0` (Node 20\'s default: libuv\'s 4-thread pool) and with ' +
@@ -158,9 +182,10 @@ export function markdownReport(r: BenchReport, chartFile: string): string {
   if (r.targets.length) {
     L.push('## Targets', '', '| target | corio backend | against | needs | ratio, median (min–max) | |', '|---|---|---|---|---|---|');
     for (const t of r.targets) {
-      L.push(`| ${t.text} | ${t.systemId} | ${t.against} | ${t.needs} | ${targetValue(t)} | ${targetMark(t)} |`);
+      L.push(`| ${t.text} | ${t.systemId} | ${esc(against(r, t))} | ${t.needs} | ${targetValue(t)} | ${targetMark(t)} |`);
     }
-    L.push('', 'Throughput ratios: corio ÷ the Node system, higher is better (a cost "≤ 2×" of Node\'s means a ' +
+    L.push('', 'Throughput ratios: corio ÷ the Node system in "against" (in W5: an `await` of a resolved promise, ' +
+      'a `setImmediate` round trip, an async function call), higher is better (a cost "≤ 2×" of Node\'s means a ' +
       'throughput ratio ≥ 0.5). The W6 ratio is corio\'s p99 lateness ÷ Node\'s: at most 1 is met.', '');
   }
 
@@ -171,7 +196,7 @@ export function markdownReport(r: BenchReport, chartFile: string): string {
       (c.checksumsAgree ? 'All systems\' verified samples agree.' : '**The verified samples differ between systems.**'), '');
     const lat = c.systems.some((s) => s.lateness);
     L.push(
-      '| system | ops/s | × fs.promises | CPU/op | loop thread | enters/op | where it ran |' + (lat ? ' lateness p50 | p99 | max | p99 ÷ Node |' : ''),
+      `| system | ops/s | × ${esc(referenceLabel(c))} | CPU/op | loop thread | enters/op | where it ran |` + (lat ? ' lateness p50 | p99 | max | p99 ÷ Node |' : ''),
       '|---|---:|---:|---:|---:|---:|---|' + (lat ? '---:|---:|---:|---:|' : ''),
     );
     for (const s of c.systems) {

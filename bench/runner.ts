@@ -38,11 +38,15 @@ export interface ChildRun {
   stderr: string;
 }
 
-/** Starts one child with `spec`, optionally under a wrapper command (strace), and waits for its result line. */
+/**
+ * Starts one child with `spec`, optionally under a wrapper command (strace), and waits for its result line.
+ * `stop` (Ctrl-C in `corio bench`) kills the child at once; its run then has no result.
+ */
 export function runChild(
   spec: ChildSpec,
   timeoutS: number,
   wrapper: string[] = [],
+  stop?: AbortSignal,
 ): Promise<ChildRun> {
   const t0 = performance.now();
   const argv = [...wrapper, process.execPath, CHILD_SCRIPT, JSON.stringify(spec)];
@@ -50,7 +54,9 @@ export function runChild(
     const child = spawn(argv[0], argv.slice(1), {
       env: { ...process.env, ...spec.system.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(stop ? { signal: stop, killSignal: 'SIGKILL' as const } : {}),
     });
+    child.on('error', () => {});  // the AbortError of `stop`; 'close' follows and reports the run
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -124,20 +130,23 @@ export async function runMatrix(
   baseDir: string,
   timeoutS: number,
   progress: (line: string, final?: boolean) => void,
+  stop?: AbortSignal,
 ): Promise<MatrixOutcome> {
   mkdirSync(baseDir, { recursive: true });
   const root = mkdtempSync(join(baseDir, 'corio-bench-'));
-  const createProbeUs = createProbe(join(root, 'probe'));
-  if (createProbeUs > 100) {
-    progress(`note: creating a file in ${baseDir} takes ${createProbeUs.toFixed(0)} µs (recent mass deletions nearby?); ` +
-      'W1 and W6 will measure that. Another --dir, or waiting, avoids it.', true);
-  }
   const results: RunResult[] = [];
   const rounds: RoundNote[] = [];
   const t0 = performance.now();
   const rounds_total = jobs.length === 0 ? 0 : jobs[jobs.length - 1].round + 1;
+  let createProbeUs = NaN;
   try {
+    createProbeUs = createProbe(join(root, 'probe'));
+    if (createProbeUs > 100) {
+      progress(`note: creating a file in ${baseDir} takes ${createProbeUs.toFixed(0)} µs (recent mass deletions nearby?); ` +
+        'W1 and W6 will measure that. Another --dir, or waiting, avoids it.', true);
+    }
     for (let i = 0; i < jobs.length; i++) {
+      if (stop?.aborted) break;
       const job = jobs[i];
       if (rounds.length === job.round) rounds.push({ round: job.round + 1, ...otherActivity() });
       const elapsed = performance.now() - t0;
@@ -154,12 +163,13 @@ export async function runMatrix(
         dir: join(root, job.case.id, `${job.system.id}-r${job.round + 1}`),
         round: job.round,
       };
-      const { result } = await runChild(spec, timeoutS);
+      const { result } = await runChild(spec, timeoutS, [], stop);
+      if (stop?.aborted) break;  // killed by the interrupt: not a failure of the system, and not a result
       if (!result.ok) progress(`  ✗ ${job.case.id} ${job.system.id} round ${job.round + 1}: ${result.error}`, true);
       results.push(result);
     }
   } finally {
-    progress(`ran ${jobs.length} runs in ${clock(performance.now() - t0)}; removing ${root}`, true);
+    progress(`ran ${results.length} of ${jobs.length} runs in ${clock(performance.now() - t0)}; removing ${root}`, true);
     rmSync(root, { recursive: true, force: true });
   }
   return { results, rounds, root, createProbeUs };

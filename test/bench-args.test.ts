@@ -28,11 +28,11 @@ describe('bench command line', () => {
     expect(() => parseCommand(['bench', 'extra'])).toThrow(UsageError);
   });
 
-  it('--quick picks the small sizes and 2 runs; --runs still wins', () => {
+  it('--quick picks the small sizes and 1 run per case; --runs still wins', () => {
     const q = options(['--quick']);
     expect(q.quick).toBe(true);
     expect(q.sizes).toEqual(QUICK_SIZES);
-    expect(q.runs).toBe(2);
+    expect(q.runs).toBe(1);
     expect(options(['--quick', '--runs', '4']).runs).toBe(4);
   });
 
@@ -73,8 +73,8 @@ describe('bench command line', () => {
     expect(() => options(['--workloads', 'w9'])).toThrow(/unknown workload 'w9'/);
   });
 
-  it('defaults the output to bench/results and takes --dir, --out and --timeout', () => {
-    expect(options([]).out).toBe('bench/results');
+  it('leaves the output folder to the run (null: ./corio-bench-<stamp>/) and takes --dir, --out and --timeout', () => {
+    expect(options([]).out).toBeNull();
     const o = options(['--dir', '/mnt/x', '--out', '/tmp/r', '--timeout', '30']);
     expect(o).toMatchObject({ dir: '/mnt/x', out: '/tmp/r', timeout: 30 });
   });

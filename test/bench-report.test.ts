@@ -3,12 +3,19 @@
 import { describe, expect, it } from 'vitest';
 import { buildCases, corioSystem, nodeSystems, QUICK_SIZES, type CaseDef, type SystemDef } from '../bench/cases.js';
 import type { RunResult } from '../bench/child.js';
-import { renderChart } from '../bench/chart.js';
+import { renderChart, wrap } from '../bench/chart.js';
 import { parseCommand } from '../bench/args.js';
 import type { Machine } from '../bench/machine.js';
 import { markdownReport, terminalTable, type BenchReport } from '../bench/report.js';
 import { evaluateTargets, summarizeCase } from '../bench/summary.js';
 import { parseStraceSummary } from '../bench/syscalls.js';
+
+/** The sizes of a full `corio bench` run (no --quick), whose titles are the longest. */
+function fullSizes() {
+  const parsed = parseCommand([]);
+  if (parsed.command !== 'bench') throw new Error('unreachable');
+  return parsed.options.sizes;
+}
 
 const systems: SystemDef[] = [corioSystem('uring'), corioSystem('epoll'), ...nodeSystems(true)];
 const cases: CaseDef[] = buildCases(QUICK_SIZES);
@@ -117,7 +124,7 @@ describe('bench report outputs', () => {
     expect(md).toContain('ext4 on /');
     expect(md).toContain('fresh directory per run');
     expect(md).toContain('took 31.5 µs per file.');
-    expect(md).toMatch(/\| W1 ≥ 1\.5× fs\.promises \| corio-uring \| node-promises \| ≥ 1\.5× \| 2\.00× \(1\.80×–2\.00×\) \| \*\*met\*\* \|/);
+    expect(md).toMatch(/\| W1 ≥ 1\.5× fs\.promises \| corio-uring \| fs\.promises \| ≥ 1\.5× \| 2\.00× \(1\.80×–2\.00×\) \| \*\*met\*\* \|/);
     expect(md).toMatch(/corio-epoll .*\*\*missed\*\*/);
     expect(md).toContain('1 of 4 runs failed');
     expect(md).toContain('VerifyError');
@@ -162,5 +169,48 @@ describe('bench report outputs', () => {
     ].join('\n');
     const counts = parseStraceSummary(text);
     expect([...counts]).toEqual([['pwrite64', 100], ['openat', 10], ['io_uring_enter', 1]]);
+  });
+
+  it('W5 panels, tables and targets name what they divide by (an await, a setImmediate round trip), not fs.promises', () => {
+    const w5 = cases.find((c) => c.id === 'w5-switch')!;
+    const rs: RunResult[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (const [id, rate] of [['corio-uring', 3000], ['corio-epoll', 2800], ['node-promises', 10_000], ['node-callbacks', 500]] as const) {
+        rs.push(fake(w5, id, round, rate));
+      }
+    }
+    const r: BenchReport = { ...report(), cases: [w5], summary: [summarizeCase(w5, systems, rs)], targets: evaluateTargets(w5, systems, rs), results: rs };
+    const svg = renderChart(r.summary, 'h', 'm', r.targets);
+    expect(svg).toContain('ops/s, median, min–max whisker · × Node await');
+    expect(svg).toContain('vs Node await:');
+    expect(svg).toContain('vs Node setImmediate:');
+    expect(svg).not.toContain('fs.promises');
+    const md = markdownReport(r, 'c.svg');
+    expect(md).toContain('| system | ops/s | × Node await |');
+    expect(md).toMatch(/\| W5 switch ≤ 2× the cost of a Node await \| corio-uring \| Node await \|/);
+    expect(md).toMatch(/\| W5 switch ≥ 5× faster than a setImmediate round trip \| corio-uring \| Node setImmediate \|/);
+    expect(md).not.toMatch(/\| node-promises \||\| node-callbacks \||× fs\.promises/);
+    const t = terminalTable(r);
+    expect(t).toContain('× Node await');
+    expect(t).toMatch(/of Node setImmediate/);
+    expect(t).not.toContain('× fs.promises');
+  });
+
+  it('no title is cut off in the SVG: long titles and notes wrap onto further lines', () => {
+    // The full-size titles, the longest the bench makes (W6's is about 90 characters).
+    const full = buildCases(fullSizes());
+    const r = report();
+    const long = { ...r.summary[1], title: full.find((c) => c.id === 'w6')!.title };
+    expect(long.title.length).toBeGreaterThan(80);
+    const svg = renderChart([r.summary[0], long], 'h', 'm', r.targets);
+    expect(svg).not.toContain('…');
+    const texts = [...svg.matchAll(/<text [^>]*class="t"[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    // Both titles, whole, once their lines are joined again.
+    expect(texts.join(' ')).toContain(long.title);
+    expect(texts.join(' ')).toContain(r.summary[0].title);
+    expect(texts.length).toBeGreaterThanOrEqual(3);
+    for (const line of texts) expect(line.length).toBeLessThanOrEqual(68);
+    expect(wrap('aa bb cc', 5)).toEqual(['aa bb', 'cc']);
+    expect(wrap('averyveryverylongword x', 5)).toEqual(['averyveryverylongword', 'x']);
   });
 });

@@ -1,11 +1,12 @@
 // The `corio` command (dist/src/cli.js, package.json "bin") and the demo's command line, run as users run them.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POOL_THREADS } from '../src/drivers/native.js';
 import { probeBackends } from '../src/index.js';
+import { scratch } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = join(root, 'dist', 'src', 'cli.js');
@@ -101,6 +102,75 @@ describe.skipIf(!built)(`the corio command${built ? '' : ' (skipped: dist/ not b
     expect(res.status).toBe(0);
     expect(res.stdout).toContain('usage: corio bench');
     expect(res.stdout).toContain('--quick');
+  });
+});
+
+// A small bench a user could run in an app's folder: one short case on one system, so it takes about a second.
+// corio's epoll backend runs wherever the addon does (io_uring may be refused).
+const tiny = ['bench', '--workloads', 'w5-switch', '--systems', 'corio-epoll', '--switches', '200000', '--no-node-uring'];
+
+describe.skipIf(!built)(`corio bench as a user runs it${built ? '' : ' (skipped: dist/ not built)'}`, () => {
+  it('writes into ./corio-bench-<stamp>/ of the current directory, says so first, and records the package version', () => {
+    const app = scratch('corio-bench-app-');
+    const scratchDir = scratch('corio-bench-dir-');
+    const res = spawnSync(process.execPath, [cli, ...tiny, '--runs', '1', '--dir', scratchDir], { cwd: app, encoding: 'utf8', timeout: 120_000 });
+    expect(res.status, res.stderr).toBe(0);
+    const folders = readdirSync(app);
+    expect(folders).toHaveLength(1);
+    expect(folders[0]).toMatch(/^corio-bench-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ$/);
+    // Announced before the runs (the first lines of stderr), not only at the end.
+    const announced = res.stderr.split('\n').findIndex((l) => l.startsWith(`results: ${folders[0]}/`));
+    const firstRun = res.stderr.split('\n').findIndex((l) => l.startsWith('[1/1]'));
+    expect(announced).toBeGreaterThanOrEqual(0);
+    expect(announced).toBeLessThan(firstRun);
+    const files = readdirSync(join(app, folders[0])).sort();
+    expect(files.map((f) => f.replace(/^.*\./, ''))).toEqual(['json', 'md', 'svg']);
+    const report = JSON.parse(readFileSync(join(app, folders[0], files[0]), 'utf8')) as { corioVersion: string; results: { ok: boolean }[] };
+    expect(report.corioVersion).toBe(version);
+    expect(report.results.map((r) => r.ok)).toEqual([true]);
+    const md = readFileSync(join(app, folders[0], files[1]), 'utf8');
+    expect(md).toMatch(new RegExp(`\\| corio \\| ${version.replace(/\./g, '\\.')}`));
+    expect(md).not.toContain('commit unknown');
+    expect(readdirSync(scratchDir)).toEqual([]);  // the runs' scratch directory is gone
+  });
+
+  it('on Ctrl-C (SIGINT) keeps the runs so far, removes its scratch files and exits 130', async () => {
+    const out = scratch('corio-bench-out-');
+    const scratchDir = scratch('corio-bench-dir-');
+    // Ten runs of the case; SIGINT once the second has started, so one (or, on a slow turn, two) is done.
+    const child = spawn(process.execPath, [cli, ...tiny, '--switches', '2000000', '--runs', '10', '--out', out, '--dir', scratchDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      let sent = false;
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (!sent && /^\[ ?2\/10\]/m.test(stderr)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      });
+      child.on('close', (c) => resolve(c));
+    });
+    expect(code, stderr).toBe(130);
+    expect(stderr).toContain('interrupted');
+    const files = readdirSync(out).sort();
+    expect(files.map((f) => f.replace(/^.*\./, ''))).toEqual(['json', 'md', 'svg']);
+    const report = JSON.parse(readFileSync(join(out, files[0]), 'utf8')) as {
+      interrupted: { runs: number; of: number }; results: { ok: boolean }[];
+    };
+    expect(report.interrupted.of).toBe(10);
+    expect(report.interrupted.runs).toBe(report.results.length);
+    expect(report.results.length).toBeGreaterThanOrEqual(1);
+    expect(report.results.length).toBeLessThan(10);
+    // The run the interrupt killed is not reported as a failure.
+    expect(report.results.every((r) => r.ok)).toBe(true);
+    expect(readFileSync(join(out, files[1]), 'utf8')).toContain(`Interrupted (Ctrl-C) after ${report.results.length} of 10 runs`);
+    expect(stdout).toContain(`interrupted after ${report.results.length} of 10 runs`);
+    expect(readdirSync(scratchDir)).toEqual([]);
   });
 });
 
