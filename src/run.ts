@@ -18,8 +18,9 @@ import { TraceRecorder } from './core/trace.js';
 import { toTraceFile } from './trace/perfetto.js';
 import { writeFileSync } from 'node:fs';
 import { SignalWatcher } from './drivers/signals.js';
+import { SimDriver, type SimOptions } from './drivers/sim/backend.js';
 
-export type BackendKind = 'auto' | 'uring' | 'epoll' | (string & {});
+export type BackendKind = 'auto' | 'uring' | 'epoll' | 'sim' | (string & {});
 
 export interface RunOptions {
   /** Which backend to use. Default: the CORIO_BACKEND environment variable (unless empty), else 'auto'. */
@@ -50,6 +51,13 @@ export interface RunOptions {
    * for toTraceFile / toSvg / formatSummary. Also CORIO_TRACE=<path>. Off by default, and then free.
    */
   trace?: string | TraceRecorder;
+  /**
+   * backend 'sim': the deterministic simulation (src/drivers/sim/): an in-memory file system, a virtual
+   * clock, and completion order, latencies and faults drawn from `seed`. The same seed gives the same run.
+   */
+  seed?: number;
+  /** More of the simulation: its file system (to keep one across runs), faults, latency, a crash point. */
+  sim?: SimOptions;
 }
 
 function traceOption(options: RunOptions): { recorder: TraceRecorder; path: string | null } | undefined {
@@ -115,7 +123,7 @@ export function run<T>(main: Main<T>, options: RunOptions = {}): T {
   setActiveLoop(loop);
   setIoTableSource(() => loop.io);
   // SIGINT/SIGTERM during run(): see runWatchingSignals. Only the main thread watches (signals.ts).
-  const watcher = SignalWatcher.start(driver.io);
+  const watcher = driver instanceof SimDriver ? null : SignalWatcher.start(driver.io);  // a simulation gets no signals
   let mainTask: Task<T> | undefined;
   let loopError: unknown;
   let stoppedBy: StopSignal | undefined;
@@ -188,6 +196,12 @@ function makeDriver(options: RunOptions): Driver {
   const { kind } = requestedBackend(options.backend);
   if (typeof kind !== 'string' || kind === '') {
     throw new CorioError('ERR_INVALID_ARG_VALUE', `options.backend must be a backend name, got ${describeValue(kind)}`);
+  }
+  if (kind === 'sim') {
+    if (options.clock !== undefined && options.clock !== 'virtual') {
+      throw new CorioError('ERR_INVALID_ARG_VALUE', `backend 'sim' runs on its own virtual clock; options.clock ${describeValue(options.clock)} does not apply`);
+    }
+    return new SimDriver({ ...options.sim, seed: options.seed ?? options.sim?.seed ?? 0 });
   }
   const native = new NativeDriver(kind, options.native);
   if (options.clock === 'virtual') return new VirtualDriver(native);

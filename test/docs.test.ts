@@ -16,6 +16,11 @@ const expected: Record<string, string[]> = {
   queue: ['consumed 6 items: a0 a1 a2 b0 b1 b2'],
   'durable-log': ['32 datasync callers shared fewer system calls'],
   'atomic-config': ['{"version":2} config.json'],
+  'sim-rename': [
+    "without sync: 10 failing crash points; first: seed 1, crash point 3 (rename('/app/config.json.tmp' -> '/app/config.json'))",
+    'with sync: every crash point of 120 passed',
+  ],
+  'sim-append-log': ['write only: caught: acknowledged record 0 is lost', 'write + datasync: passed all 50 crash points'],
 };
 
 describe('README examples', () => {

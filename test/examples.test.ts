@@ -24,6 +24,19 @@ describe.skipIf(!built)(`examples${built ? '' : ' (skipped: dist/ not built)'}`,
     expect(lines[1]).toBe(String(3 * (18 + 33)));
   });
 
+  it('the simulation examples catch both wrong programs and pass the corrected ones (README "Crash-testing")', () => {
+    for (const [name, caught, passed] of [
+      ['sim-rename', /^without sync: [1-9]\d* failing crash points; first: seed \d+, crash point \d+ \(rename\(/, /^with sync: every crash point of \d+ passed$/],
+      ['sim-append-log', /^write only: caught: acknowledged record \d+ is lost$/, /^write \+ datasync: passed all \d+ crash points$/],
+    ] as const) {
+      const res = spawnSync(process.execPath, [join(root, 'dist', 'examples', `${name}.js`)], { encoding: 'utf8' });
+      expect(res.status, res.stderr).toBe(0);
+      const [first, second] = res.stdout.trim().split('\n');
+      expect(first).toMatch(caught);
+      expect(second).toMatch(passed);
+    }
+  });
+
   it('the demo verifies every file on a small run and prints the comparison', () => {
     const res = spawnSync(process.execPath, [join(root, 'dist', 'examples', 'demo.js'), '--files', '200', '--size', '4096', '--tasks', '16'], {
       encoding: 'utf8',

@@ -113,6 +113,10 @@ export class Loop implements TaskHost {
 
   // ---- TaskHost ----------------------------------------------------------------------------------------------
 
+  nextTaskId(): number {
+    return this.tasksSpawned + 1;  // spawn() counts the task after constructing it
+  }
+
   schedule(task: Task<unknown>): void {
     this.ready.push(task);
   }

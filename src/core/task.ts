@@ -30,6 +30,11 @@ export interface TaskHost {
   finished(task: Task<unknown>): void;
   /** Called after each step when debug mode is on (null otherwise, so the hot path pays one check). */
   readonly stepObserver: ((task: Task<unknown>, ms: number) => void) | null;
+  /**
+   * Numbers the host's tasks itself (the loop counts from 1 in each run), so default names such as 'task-3'
+   * do not depend on what ran earlier in the process and a simulated run's trace replays bit for bit.
+   */
+  nextTaskId?(): number;
 }
 
 /** Something told when a task ends (see Task.watch). */
@@ -40,7 +45,7 @@ export interface DoneWatcher {
 let nextTaskId = 1;
 
 export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, SteppingTask, ScopeOwner {
-  readonly id = nextTaskId++;
+  readonly id: number;
   /** The name given to spawn(), or null: the default name is built only when asked for. */
   private readonly givenName: string | null;
   state: TaskState = 'ready';
@@ -92,6 +97,7 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
     coroutine: Iterator<Instruction<unknown>, T, unknown>,
     name: string | undefined,
   ) {
+    this.id = host.nextTaskId?.() ?? nextTaskId++;
     this.coroutine = coroutine;
     this.givenName = name ?? null;
   }

@@ -22,6 +22,11 @@ export interface Driver {
    */
   wait(timeoutMs: number, ioInFlight: number): number;
   close(): void;
+  /**
+   * Random bytes for choices corio makes itself (writeFileAtomic's temporary names). Only a simulation
+   * provides it, from its seed, so those choices replay; otherwise they come from node:crypto.
+   */
+  random?(n: number): Uint8Array;
 }
 
 /** Completions handed over per wait(); more stay queued in the backend for the next iteration. */

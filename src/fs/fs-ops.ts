@@ -11,6 +11,7 @@ import { parseMode } from './flags.js';
 import type { Op as Operation } from '../core/instruction.js';
 import { IoRequest, Op } from '../core/io.js';
 import { binding } from '../drivers/native.js';
+import { currentLoop } from '../core/context.js';
 
 const ENOBUFS = 105;
 
@@ -231,7 +232,9 @@ export function* writeFileAtomic(path: PathLike, data: Data, options: BufferEnco
   const bytes = typeof data === 'string' ? Buffer.from(data, opts.encoding ?? 'utf8') : data;
   if (!ArrayBuffer.isView(bytes)) throw invalidArgType('data', 'a string, Buffer, TypedArray or DataView', data);
   const dir = dirname(resolve(target));
-  const temp = join(dir, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  // Under a simulation the name comes from its seed, so the same seed replays the same names.
+  const random = currentLoop().driver.random?.(6) ?? randomBytes(6);
+  const temp = join(dir, `.${basename(target)}.${Buffer.from(random).toString('hex')}.tmp`);
   let written = 0;
   let renamed = false;
   try {
