@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -25,6 +26,7 @@
 
 #include "../core/linux/backends.h"
 #include "../core/linux/uring.h"
+#include "../core/trace.h"
 #include "harness.h"
 
 namespace {
@@ -157,6 +159,7 @@ CORE_CASE_FOR("uring", "1,000 writes through queue_depth 8 and max_in_flight 16 
   BackendOptions o;
   o.queue_depth = 8;
   o.max_in_flight = 16;
+  o.inline_writes = false;  // the cap and the queue are what this case looks at
   auto b = make_backend(o);
   int fd = open_scratch(ctx, "many");
   constexpr uint32_t kN = 1000, kRec = 16;
@@ -190,14 +193,18 @@ CORE_CASE_FOR("uring", "batching: 1,000 writes take few io_uring_enter calls") {
   int fd = open_scratch(ctx, "batched");
   constexpr uint32_t kN = 1000;
   static char rec[32] = "0123456789abcdef0123456789abcde";
-  auto before = ctx.backend->stats().enters;
-  for (uint32_t i = 0; i < kN; i++) ctx.backend->submit(write_sub(i, fd, rec, 32, int64_t(i) * 32));
-  auto got = collect(*ctx.backend, kN);
+  BackendOptions o;
+  o.inline_writes = false;  // inline writes make no enter at all; this case is about the ring's batches
+  auto b = make_backend(o);
+  auto before = b->stats().enters;
+  for (uint32_t i = 0; i < kN; i++) b->submit(write_sub(i, fd, rec, 32, int64_t(i) * 32));
+  auto got = collect(*b, kN);
   for (auto& c : got) CHECK_EQ(c.result, 32);
-  auto enters = ctx.backend->stats().enters - before;
+  auto enters = b->stats().enters - before;
   // 1,000 SQEs fit in 4 batches of 256; completions arrive in bursts. One enter per write would be 1,000+.
   CHECK(enters < 200);
   std::printf("     (%llu io_uring_enter calls for %u writes)\n", (unsigned long long)enters, kN);
+  b.reset();
   ::close(fd);
 }
 
@@ -205,7 +212,9 @@ CORE_CASE_FOR("uring", "ftruncate through IORING_OP_FTRUNCATE and through the in
   for (bool pretend_old_kernel : {false, true}) {
     uring::TestHooks hooks;
     hooks.pretend_no_ftruncate = pretend_old_kernel;
-    auto b = make_backend(BackendOptions{}, hooks);
+    BackendOptions o;
+    o.inline_writes = false;  // inline_ops below counts the ftruncate fallback only
+    auto b = make_backend(o, hooks);
     int fd = open_scratch(ctx, pretend_old_kernel ? "trunc-inline" : "trunc-ring");
     static char bytes[4096] = {1};
     b->submit(write_sub(1, fd, bytes, sizeof bytes, 0));
@@ -413,14 +422,19 @@ CORE_CASE_FOR("uring", "short write: the rest goes in another SQE; a partial fai
   }
   // RLIMIT_FSIZE stops a regular-file write part-way (SIGXFSZ ignored, so the kernel returns the short
   // count and then EFBIG). The process-wide limit lives in a child.
-  std::string path = ctx.scratch_dir + "/fsize";
+  // Both ways a positional write can go: inline on the loop thread (the default for small ones) and
+  // through the ring with continuation SQEs.
+  for (bool inline_writes : {true, false}) {
+  std::string path = ctx.scratch_dir + (inline_writes ? "/fsize-inline" : "/fsize-ring");
   in_child([&]() -> std::string {
     ::signal(SIGXFSZ, SIG_IGN);
     struct rlimit rl = {1000, 1000};
     if (::setrlimit(RLIMIT_FSIZE, &rl) != 0) return "setrlimit failed";
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return "open failed";
-    auto b = make_backend(BackendOptions{});
+    BackendOptions o;
+    o.inline_writes = inline_writes;
+    auto b = make_backend(o);
     static char buf[4096];
     std::memset(buf, 'x', sizeof buf);
     b->submit(write_sub(1, fd, buf, sizeof buf, 0));
@@ -448,12 +462,172 @@ CORE_CASE_FOR("uring", "short write: the rest goes in another SQE; a partial fai
     if (st.st_size != 1000) return "file size " + std::to_string(st.st_size);
     return "";
   });
+  }
+}
+
+CORE_CASE_FOR("uring", "inline writes: small positional writes to a quiet regular file run on the loop thread") {
+  int fd = open_scratch(ctx, "inline");
+  constexpr uint32_t kN = 200, kRec = 128;
+  std::vector<char> data(kN * kRec);
+  for (size_t i = 0; i < data.size(); i++) data[i] = char('a' + i % 26);
+  auto before = ctx.backend->stats();
+  uring::Internals in0;
+  CHECK(uring::internals(*ctx.backend, &in0));
+  // One in flight, as a task that waits for each write: every one runs inline, none enters the kernel.
+  for (uint32_t i = 0; i < kN; i++) {
+    ctx.backend->submit(write_sub(i, fd, &data[i * kRec], kRec, int64_t(i) * kRec));
+    auto c = collect(*ctx.backend, 1)[0];
+    CHECK_EQ(c.token, i);
+    CHECK_EQ(c.result, int32_t(kRec));
+  }
+  auto after = ctx.backend->stats();
+  uring::Internals in;
+  CHECK(uring::internals(*ctx.backend, &in));
+  CHECK_EQ(in.inline_writes - in0.inline_writes, uint64_t(kN));
+  CHECK_EQ(after.inline_ops - before.inline_ops, uint64_t(kN));
+  // Nothing went to the kernel: at most the one enter that hands over the wake read armed at construction.
+  CHECK(after.enters - before.enters <= 1);
+  // A writev goes the same way.
+  IoVec iov[2] = {{data.data(), 10}, {data.data() + 10, 20}};
+  Submission wv;
+  wv.op = OpCode::kWritev;
+  wv.token = 900;
+  wv.fd = fd;
+  wv.iov = iov;
+  wv.iovcnt = 2;
+  wv.offset = int64_t(kN) * kRec;
+  ctx.backend->submit(wv);
+  CHECK_EQ(collect(*ctx.backend, 1)[0].result, 30);
+  CHECK(uring::internals(*ctx.backend, &in));
+  CHECK_EQ(in.inline_writes - in0.inline_writes, uint64_t(kN + 1));
+  std::vector<char> back(kN * kRec + 30);
+  CHECK_EQ(::pread(fd, back.data(), back.size(), 0), ssize_t(back.size()));
+  CHECK(std::equal(data.begin(), data.end(), back.begin()));
+  CHECK(std::equal(data.begin(), data.begin() + 30, back.begin() + kN * kRec));
+  ::close(fd);
+}
+
+CORE_CASE_FOR("uring", "inline writes: not past a write still in the kernel, not over 64 KiB, not on O_DSYNC or off") {
+  int fd = open_scratch(ctx, "inline-order");
+  // A large write (goes to io-wq) and then a small one over the same bytes, in one batch: the small one
+  // must wait its turn and land last, so it cannot run inline while the large one is in flight.
+  std::vector<char> big(256 * 1024, 'A');
+  static char small[4] = {'b', 'b', 'b', 'b'};
+  uring::Internals in0, in;
+  CHECK(uring::internals(*ctx.backend, &in0));
+  for (int round = 0; round < 20; round++) {
+    ctx.backend->submit(write_sub(1, fd, big.data(), uint32_t(big.size()), 0));
+    ctx.backend->submit(write_sub(2, fd, small, sizeof small, 0));
+    auto got = collect(*ctx.backend, 2);
+    for (auto& c : got) CHECK_EQ(c.result, c.token == 1 ? int32_t(big.size()) : 4);
+    char head[5] = {};
+    CHECK_EQ(::pread(fd, head, 4, 0), 4);
+    CHECK(std::string(head) == "bbbb");
+  }
+  CHECK(uring::internals(*ctx.backend, &in));
+  // The small write runs in the ring while the big one is there, or inline once it has completed (when
+  // the kernel finished it during the same submit); never before it. At most one inline per round.
+  CHECK(in.inline_writes - in0.inline_writes <= 20);
+  ::close(fd);
+
+  // O_DSYNC (and O_DIRECT): every write waits for the device, so opened through the backend they stay off
+  // the loop thread.
+  std::string path = ctx.scratch_dir + "/inline-dsync";
+  Submission op;
+  op.op = OpCode::kOpen;
+  op.token = 10;
+  op.path = path.c_str();
+  op.flags = O_RDWR | O_CREAT | O_TRUNC | O_DSYNC;
+  op.mode = 0644;
+  ctx.backend->submit(op);
+  int dfd = collect(*ctx.backend, 1)[0].result;
+  CHECK(dfd >= 0);
+  CHECK(uring::internals(*ctx.backend, &in0));
+  ctx.backend->submit(write_sub(11, dfd, small, sizeof small, 0));
+  CHECK_EQ(collect(*ctx.backend, 1)[0].result, 4);
+  CHECK(uring::internals(*ctx.backend, &in));
+  CHECK_EQ(in.inline_writes, in0.inline_writes);
+  Submission cl;
+  cl.op = OpCode::kClose;
+  cl.token = 12;
+  cl.fd = dfd;
+  ctx.backend->submit(cl);
+  CHECK_EQ(collect(*ctx.backend, 1)[0].result, 0);
+
+  // Switched off: by the option, and by CORIO_INLINE_WRITES=0.
+  for (int how = 0; how < 2; how++) {
+    BackendOptions o;
+    if (how == 0) o.inline_writes = false;
+    if (how == 1) ::setenv("CORIO_INLINE_WRITES", "0", 1);
+    auto b = make_backend(o);
+    if (how == 1) ::unsetenv("CORIO_INLINE_WRITES");
+    int f = open_scratch(ctx, "inline-off");
+    b->submit(write_sub(1, f, small, sizeof small, 0));
+    CHECK_EQ(collect(*b, 1)[0].result, 4);
+    CHECK(uring::internals(*b, &in));
+    CHECK_EQ(in.inline_writes, uint64_t(0));
+    CHECK_EQ(b->stats().inline_ops, uint64_t(0));
+    b.reset();
+    ::close(f);
+  }
+}
+
+CORE_CASE_FOR("uring", "inline writes: a pipe answers ESPIPE and its write goes to the ring as a stream") {
+  int p[2];
+  CHECK(::pipe2(p, O_CLOEXEC) == 0);
+  static char msg[6] = "hello";
+  uring::Internals in0, in;
+  CHECK(uring::internals(*ctx.backend, &in0));
+  ctx.backend->submit(write_sub(1, p[1], msg, 5, 0));
+  CHECK_EQ(collect(*ctx.backend, 1)[0].result, 5);
+  CHECK(uring::internals(*ctx.backend, &in));
+  CHECK_EQ(in.inline_refused - in0.inline_refused, uint64_t(1));
+  CHECK_EQ(in.inline_writes, in0.inline_writes);
+  char got[6] = {};
+  CHECK_EQ(::read(p[0], got, 5), 5);
+  CHECK(std::string(got) == "hello");
+  ::close(p[0]);
+  ::close(p[1]);
+}
+
+CORE_CASE_FOR("uring", "inline writes: the trace says the loop thread ran it, with its start and end") {
+  TraceSink sink(64);
+  ctx.backend->set_trace(&sink);
+  int fd = open_scratch(ctx, "inline-trace");
+  static char rec[16] = "traced";
+  ctx.backend->submit(write_sub(77, fd, rec, 16, 0));
+  CHECK_EQ(collect(*ctx.backend, 1)[0].result, 16);
+  ctx.backend->set_trace(nullptr);
+  TraceRecord out[8];
+  size_t n = sink.take(out, 8);
+  CHECK_EQ(n, size_t(1));
+  CHECK_EQ(out[0].token, 77u);
+  CHECK(out[0].ran_on == RanOn::kLoopThread);
+  CHECK(out[0].start_ns > 0 && out[0].end_ns >= out[0].start_ns);
+  ::close(fd);
+}
+
+CORE_CASE_FOR("uring", "inline writes policy: slow writes send the next ones to the kernel, then it tries again") {
+  uring::InlineWrites w;
+  for (int i = 0; i < 100; i++) {
+    CHECK(w.take_turn());
+    CHECK(!w.note(1000));  // 1 µs writes: always inline
+  }
+  CHECK(w.take_turn());
+  // Writes of 1 ms (a device under writeback pressure): the mean crosses the threshold within a few.
+  int slow = 0;
+  while (!w.note(1000000)) slow++;
+  CHECK(slow < 4);
+  for (uint32_t i = 0; i < uring::InlineWrites::kCooldown; i++) CHECK(!w.take_turn());
+  CHECK(w.take_turn());  // tried again, from a fresh mean
+  CHECK_EQ(w.mean_ns, int64_t(0));
 }
 
 CORE_CASE_FOR("uring", "CQ overflow: completions beyond a tiny CQ are flushed from the overflow list") {
   BackendOptions o;
   o.queue_depth = 4;  // CQ of 8
   o.max_in_flight = 512;
+  o.inline_writes = false;  // inline writes post no CQE
   uring::TestHooks hooks;
   hooks.cq_exactly_twice_sq = true;
   auto b = make_backend(o, hooks);

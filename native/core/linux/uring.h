@@ -32,9 +32,38 @@ struct Internals {
   uint64_t cancels_sent = 0;         // IORING_OP_ASYNC_CANCEL SQEs
   uint64_t fifo_reopens = 0;         // read-only opens found to be FIFOs and reopened in io-wq (see uring.cc)
   uint64_t helper_ops = 0;           // readdirs handed to the helper thread (no io_uring opcode exists)
+  uint64_t inline_writes = 0;        // small writes run on the loop thread (InlineWrites in uring.cc)
+  uint64_t inline_refused = 0;       // inline attempts answered ESPIPE (not seekable), then sent to the ring
+  uint64_t inline_backoffs = 0;      // times the inline writes' mean duration crossed the slow threshold
   uint32_t sq_entries = 0;
   uint32_t cq_entries = 0;
   uint32_t setup_flags = 0;          // IORING_SETUP_* the ring was created with
+};
+
+// The inline-write policy's bookkeeping (why and what was measured: InlineWrites in uring.cc, above
+// UringBackend). Here so its tests can drive it with made-up durations.
+struct InlineWrites {
+  static constexpr uint64_t kMaxBytes = 64 * 1024;
+  static constexpr int64_t kSlowNs = 50 * 1000;
+  static constexpr uint32_t kCooldown = 256;
+
+  bool enabled = true;
+  int64_t mean_ns = 0;
+  uint32_t cooldown = 0;  // eligible writes still to send to the kernel before trying inline again
+
+  // Asked once per eligible write; false while cooling down.
+  bool take_turn() {
+    if (cooldown == 0) return true;
+    if (--cooldown == 0) mean_ns = 0;  // start afresh: the condition that made writes slow may be gone
+    return false;
+  }
+  // Returns true when this write made the mean cross kSlowNs (the policy then backs off).
+  bool note(int64_t ns) {
+    mean_ns += (ns - mean_ns) / 8;
+    if (mean_ns <= kSlowNs) return false;
+    cooldown = kCooldown;
+    return true;
+  }
 };
 
 // False when `backend` is not an io_uring backend.
