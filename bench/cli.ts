@@ -16,12 +16,13 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { probeBackends } from '../src/index.js';
 import { caseSelected, parseCommand, systemSelected, USAGE, UsageError, type BenchOptions } from './args.js';
-import { buildCases, corioSystem, nodeSystems, type CaseDef, type SystemDef } from './cases.js';
+import { buildCases, corioSystem, nodeSystems, scaleParams, type CaseDef, type SystemDef } from './cases.js';
 import { renderChart } from './chart.js';
 import { describeMachine, machineLine, otherActivity } from './machine.js';
 import { markdownReport, terminalTable, type BenchReport } from './report.js';
 import { plan, runMatrix } from './runner.js';
 import { evaluateTargets, summarizeCase } from './summary.js';
+import { measureStartup, measureTracing, type StartupFigure, type TracingFigure } from './extras.js';
 import { countSyscalls, straceAvailable, type SyscallCount } from './syscalls.js';
 import { recordTraces, type TraceRun } from './traces.js';
 
@@ -145,8 +146,27 @@ export async function bench(argv: string[], options: BenchOptions): Promise<numb
     progress(`traces recorded in ${traceDir}`, true);
   }
 
+  // Issue 16's start-up target and issue 17's cost of tracing (bench/extras.ts), on the corio systems chosen:
+  // part of the whole matrix (npm run bench, --quick), not of a run narrowed with --workloads, and never
+  // after a Ctrl-C. The traced runs use the strace runs' scaled-down sizes (a trace of every step of a
+  // million task switches would be a file of hundreds of MB); traced and untraced use the same sizes.
+  const corioSystems = systems.filter((s) => s.flavor === 'corio');
+  let startup: StartupFigure[] | undefined;
+  let tracing: TracingFigure[] | undefined;
+  const extraTargets = [];
+  if (corioSystems.length && !interrupted && options.workloads.length === 0) {
+    const s = measureStartup(corioSystems, options.quick ? 3 : 10, (l) => progress(l));
+    startup = s.figures;
+    extraTargets.push(...s.targets);
+    const traced = cases
+      .filter((c) => c.id === 'w3-32' || c.id === 'w5-switch')
+      .map((c) => ({ ...c, params: scaleParams(c.params, options.syscallsScale) }));
+    if (traced.length) tracing = await measureTracing(traced, corioSystems, options.runs, baseDir, options.timeout, (l) => progress(l));
+    progress('start-up and tracing measured', true);
+  }
+
   const summary = cases.map((c) => summarizeCase(c, systems, outcome.results));
-  const targets = cases.flatMap((c) => evaluateTargets(c, systems, outcome.results));
+  const targets = [...cases.flatMap((c) => evaluateTargets(c, systems, outcome.results)), ...extraTargets];
   const finished = new Date();
   interrupt.dispose();
   const report: BenchReport = {
@@ -168,6 +188,8 @@ export async function bench(argv: string[], options: BenchOptions): Promise<numb
     syscalls,
     ...(syscallsNote ? { syscallsNote } : {}),
     ...(traces ? { traces } : {}),
+    ...(startup ? { startup } : {}),
+    ...(tracing ? { tracing } : {}),
     results: outcome.results,
   };
 

@@ -9,6 +9,7 @@ import { machineLine, type Machine } from './machine.js';
 import type { RoundNote } from './runner.js';
 import type { CaseSummary, SystemSummary, TargetResult } from './summary.js';
 import type { SyscallCount } from './syscalls.js';
+import type { StartupFigure, TracingFigure } from './extras.js';
 
 export interface BenchReport {
   version: 1;
@@ -34,6 +35,10 @@ export interface BenchReport {
   syscallsNote?: string;
   /** --trace: one traced run of each case on each system (bench/traces.ts). */
   traces?: TraceRun[];
+  /** Start to exit of a trivial run() program and of node with the same imports (bench/extras.ts). */
+  startup?: StartupFigure[];
+  /** Throughput with CORIO_TRACE on against off, same rounds (bench/extras.ts). */
+  tracing?: TracingFigure[];
   /** Every run, as the child reported it. */
   results: RunResult[];
 }
@@ -100,6 +105,7 @@ export function terminalTable(r: BenchReport): string {
       );
     }
   }
+  lines.push(...extrasLines(r));
   if (r.targets.length) {
     lines.push('', 'targets (median of per-round ratios):');
     for (const t of r.targets) {
@@ -108,6 +114,23 @@ export function terminalTable(r: BenchReport): string {
     }
   }
   return lines.join('\n');
+}
+
+/** Start-up and tracing figures (bench/extras.ts), for the terminal and, as a list, the markdown. */
+function extrasLines(r: BenchReport): string[] {
+  const lines: string[] = [];
+  if (r.startup?.length) {
+    lines.push('', 'start-up, spawn to exit (ms, median (min–max)):');
+    for (const f of r.startup) lines.push(`  ${pad(f.systemId === 'node' ? 'node, same imports' : `${f.systemId}, trivial run()`, 30)} ${spread(f.ms, ms)}`);
+  }
+  if (r.tracing?.length) {
+    lines.push('', `tracing on (CORIO_TRACE) ÷ off, same rounds, counts ÷ ${r.options.syscallsScale}:`);
+    for (const t of r.tracing) {
+      lines.push(`  ${pad(`${t.caseId} · ${t.systemId}`, 30)} off ${spread(t.off, si)} ops/s · on ${spread(t.on, si)} ops/s · ratio ${spread(t.ratio, times)}` +
+        (t.failures.length ? `  ✗ ${t.failures[0]}` : ''));
+    }
+  }
+  return lines;
 }
 
 // ---- Markdown -----------------------------------------------------------------------------------------------
@@ -186,8 +209,11 @@ export function markdownReport(r: BenchReport, chartFile: string): string {
     }
     L.push('', 'Throughput ratios: corio ÷ the Node system in "against" (in W5: an `await` of a resolved promise, ' +
       'a `setImmediate` round trip, an async function call), higher is better (a cost "≤ 2×" of Node\'s means a ' +
-      'throughput ratio ≥ 0.5). The W6 ratio is corio\'s p99 lateness ÷ Node\'s: at most 1 is met.', '');
+      'throughput ratio ≥ 0.5). The W6 ratio is corio\'s p99 lateness ÷ Node\'s: at most 1 is met. Start-up: ' +
+      'corio\'s time ÷ node\'s, at most 1.2 is met.', '');
   }
+  const extras = extrasLines(r);
+  if (extras.length) L.push('## Start-up and tracing', '', '```', ...extras.slice(1), '```', '');
 
   L.push('## Results', '');
   for (const c of r.summary) {

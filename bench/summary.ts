@@ -47,7 +47,8 @@ export interface TargetResult {
   systemId: string;
   text: string;
   against: string;
-  metric: 'throughput' | 'p99';
+  /** throughput: higher is better; p99 lateness and time (start-up, bench/extras.ts): lower is better. */
+  metric: 'throughput' | 'p99' | 'time';
   ratio: Summary;
   /** The threshold in words: '≥ 1.5×' or '≤ 1×'. */
   needs: string;
