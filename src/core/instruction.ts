@@ -147,6 +147,23 @@ Instruction.prototype.holdsCancellation = false;
 
 /** Yield to the loop: the task goes to the back of the ready queue and runs in the next iteration. */
 class YieldNow extends Instruction<void> {
+  // The one shared instance answers with the same two result objects every time: a task switch then
+  // allocates no iterator result of its own (yield* hands an inner result to the outer next() as it is).
+  // Nothing writes to them: the task reads `done` and `value` and drops them.
+  private readonly suspendResult: IteratorResult<Instruction<unknown>, void> = { done: false, value: this };
+  private static readonly doneResult: IteratorResult<Instruction<unknown>, void> = { done: true, value: undefined };
+
+  override next(): IteratorResult<Instruction<unknown>, void> {
+    const task = stepping;
+    if (task === null || captureStacks) return super.next();  // the error, or debug mode's stack capture
+    if (task.resuming) {
+      task.resuming = false;
+      return YieldNow.doneResult;
+    }
+    task.delegatedBy = this;
+    return this.suspendResult;
+  }
+
   start(waiter: Waiter<void>): void {
     waiter.resume(undefined);
   }

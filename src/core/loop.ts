@@ -45,8 +45,15 @@ export class Loop implements TaskHost {
   readonly io: IoTable;
   /** Tasks that have not finished, in spawn order (for shutdown and dumps). */
   readonly live = new Set<Task<unknown>>();
-  private ready: Task<unknown>[] = [];
-  private spare: Task<unknown>[] = [];
+  /**
+   * The ready queue: two arrays used in turn, each filled up to its count. Counts rather than lengths
+   * because truncating an array (`length = 0`) is a runtime call in V8: 4% of a task-switch loop's time
+   * in a --cpu-prof of 400k yieldNow() switches, before this. Slots past the count are null (no finished task
+   * is kept alive by a stale slot).
+   */
+  private ready: (Task<unknown> | null)[] = [];
+  private readyCount = 0;
+  private spare: (Task<unknown> | null)[] = [];
   private failed: Task<unknown>[] = [];
   /** Work that batches what tasks issued during one iteration (write coalescing): run after runReady. */
   private deferred: (() => void)[] = [];
@@ -118,7 +125,7 @@ export class Loop implements TaskHost {
   }
 
   schedule(task: Task<unknown>): void {
-    this.ready.push(task);
+    this.ready[this.readyCount++] = task;
   }
 
   finished(task: Task<unknown>): void {
@@ -157,15 +164,16 @@ export class Loop implements TaskHost {
     this.fireDueTimers();
     const timersEnd = trace.now();
     const batch = this.ready;
+    const steps = this.readyCount;
     this.ready = this.spare;
-    for (let i = 0; i < batch.length; i++) {
-      const task = batch[i];
+    this.readyCount = 0;
+    for (let i = 0; i < steps; i++) {
+      const task = batch[i]!;
+      batch[i] = null;
       const t0 = trace.now();
       task.step();
       trace.step(task.id, task.name, t0, trace.now(), task.done ? 'done' : task.describeWait());
     }
-    const steps = batch.length;
-    batch.length = 0;
     this.spare = batch;
     const readyEnd = trace.now();
     this.flushDeferred();
@@ -188,12 +196,12 @@ export class Loop implements TaskHost {
 
   /** Nothing can make progress: no task is ready, no timer is set, no I/O is in flight. */
   private stalled(): boolean {
-    return this.ready.length === 0 && this.timers.peekDeadline() === undefined && this.io.inFlight === 0;
+    return this.readyCount === 0 && this.timers.peekDeadline() === undefined && this.io.inFlight === 0;
   }
 
   /** 0 if tasks are ready; else until the next timer; else until I/O completes. Nothing at all: deadlock. */
   private computeTimeout(): number {
-    if (this.ready.length > 0) return 0;
+    if (this.readyCount > 0) return 0;
     const deadline = this.timers.peekDeadline();
     if (deadline !== undefined) return Math.max(0, deadline - this.now());
     if (this.io.inFlight > 0) return -1;
@@ -218,9 +226,14 @@ export class Loop implements TaskHost {
    */
   private runReady(): void {
     const batch = this.ready;
+    const count = this.readyCount;
     this.ready = this.spare;
-    for (let i = 0; i < batch.length; i++) batch[i].step();
-    batch.length = 0;
+    this.readyCount = 0;
+    for (let i = 0; i < count; i++) {
+      const task = batch[i]!;
+      batch[i] = null;
+      task.step();
+    }
     this.spare = batch;
   }
 

@@ -77,7 +77,10 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
   private cancellingScope: CancelScope | null = null;
   private value: T | undefined = undefined;
   private error: unknown = undefined;
-  private joiners: Waiter<T>[] | null = null;  // allocated by the first join
+  // Who joined: most tasks are joined once (spawn, then yield* task), so the first joiner has a field of
+  // its own and only a second one allocates the array.
+  private joiner: Waiter<T> | null = null;
+  private moreJoiners: Waiter<T>[] | null = null;
   /** Told when the task ends, without joining it (a Lock watching its owner). */
   private watchers: Set<DoneWatcher> | null = null;
   /** cancel() calls not taken back by uncancel() (asyncio's cancelling()). */
@@ -370,9 +373,12 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
     const watchers = this.watchers;
     this.watchers = null;
     if (watchers !== null) for (const w of watchers) w.taskEnded(this);
-    const joiners = this.joiners;
-    this.joiners = null;
-    if (joiners !== null) for (const joiner of joiners) this.deliverResult(joiner);
+    const first = this.joiner;
+    const more = this.moreJoiners;
+    this.joiner = null;
+    this.moreJoiners = null;
+    if (first !== null) this.deliverResult(first);
+    if (more !== null) for (const joiner of more) this.deliverResult(joiner);
     this.host.finished(this);
   }
 
@@ -409,13 +415,18 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
   /** @internal used by JoinInstruction and task groups */
   addJoiner(waiter: Waiter<T>): void {
     if (this.state === 'done') this.deliverResult(waiter);
-    else (this.joiners ??= []).push(waiter);
+    else if (this.joiner === null && this.moreJoiners === null) this.joiner = waiter;
+    else (this.moreJoiners ??= []).push(waiter);
   }
 
   /** @internal */
   removeJoiner(waiter: Waiter<T>): void {
-    const i = this.joiners?.indexOf(waiter) ?? -1;
-    if (i >= 0) this.joiners!.splice(i, 1);
+    if (this.joiner === waiter) {
+      this.joiner = null;
+      return;
+    }
+    const i = this.moreJoiners?.indexOf(waiter) ?? -1;
+    if (i >= 0) this.moreJoiners!.splice(i, 1);
   }
 }
 
