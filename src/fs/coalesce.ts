@@ -147,7 +147,7 @@ export class WriteCoalescer {
       // saying "0 bytes" would be a lie about a write that was asked for. Report it; the rest go on.
       writes.splice(i--, 1);
       w.flushed = true;
-      this.settle(w, { ok: false, error: stackOnResume(detachedError(w.describe(), 0)) });
+      this.settleError(w, stackOnResume(detachedError(w.describe(), 0)));
     }
     let run: PendingWrite[] = [];
     let runBytes = 0;
@@ -177,29 +177,28 @@ export class WriteCoalescer {
       if (w.claim !== null) w.claim.inKernel = true;  // its range is fixed from here on
     }
     if (run.length === 1) {
+      // A write alone is its own waiter: no closures or waiter object per write (issue 16, item 2).
       const w = run[0];
-      this.submit(Op.write, { buffer: w.bytes, offset: 0, length: w.bytes.byteLength, position: w.position }, {
-        name: 'coalesced write',
-        resume: (n: number) => this.settle(w, { ok: true, value: n }),
-        fail: (e: unknown) => this.settle(w, { ok: false, error: e }),
-      });
+      this.submit(Op.write, { fd: this.fd, buffer: w.bytes, offset: 0, length: w.bytes.byteLength, position: w.position }, new AloneWaiter(this, w));
       return;
     }
     this.stats.batches++;
     this.stats.merged += run.length;
-    this.submit(Op.writev, { buffers: run.map((w) => w.bytes), position: run[0].position }, {
+    const buffers: ArrayBufferView[] = new Array(run.length);
+    for (let i = 0; i < run.length; i++) buffers[i] = run[i].bytes;
+    this.submit(Op.writev, { fd: this.fd, buffers, position: run[0].position }, {
       name: 'coalesced writev',
       resume: (n: number) => this.split(run, n),
       fail: (e: unknown) => {
         outOfKernel(run);
-        for (const w of run) this.settle(w, { ok: false, error: e });
+        for (const w of run) this.settleError(w, e);
       },
     });
   }
 
   private submit(op: typeof Op.write | typeof Op.writev, args: ConstructorParameters<typeof IoRequest>[1], waiter: Waiter<number>): void {
     try {
-      this.loop.io.submit(new IoRequest(op, { ...args, fd: this.fd }), waiter);
+      this.loop.io.submit(new IoRequest(op, args), waiter);
     } catch (error) {
       waiter.fail(error);
     }
@@ -207,28 +206,27 @@ export class WriteCoalescer {
 
   /** Hands each caller its share of a merged result, in issue order (see the header). */
   private split(run: PendingWrite[], written: number): void {
+    // The writes past the cut are not in the kernel any more: their claims may slide down to the cut when
+    // the write cut short gives back its unwritten part, so a position-less write leaves no hole. (Done
+    // before any caller is settled, as the shares below depend only on the lengths.)
+    outOfKernel(run);
     let left = written;
-    const shares: [PendingWrite, number][] = [];
-    const unreached: PendingWrite[] = [];
+    let unreached: PendingWrite[] | null = null;  // only a batch cut short has any
     for (const w of run) {
       const len = w.bytes.byteLength;
       if (left >= len) {
         left -= len;
-        shares.push([w, len]);
+        this.settleValue(w, len);
       } else if (left > 0) {
-        shares.push([w, left]);
+        this.settleValue(w, left);
         left = 0;
       } else if (len === 0) {
-        shares.push([w, 0]);
+        this.settleValue(w, 0);
       } else {
-        unreached.push(w);
+        (unreached ??= []).push(w);
       }
     }
-    // The writes past the cut are not in the kernel any more: their claims may slide down to the cut when
-    // the write cut short gives back its unwritten part, so a position-less write leaves no hole.
-    outOfKernel(run);
-    for (const [w, n] of shares) this.settle(w, { ok: true, value: n });
-    this.reissue(unreached, 0);
+    if (unreached !== null) this.reissue(unreached, 0);
   }
 
   /**
@@ -240,27 +238,52 @@ export class WriteCoalescer {
     const w = writes[i];
     if (w.claim !== null) w.claim.inKernel = true;
     const next = () => this.reissue(writes, i + 1);
-    this.submit(Op.write, { buffer: w.bytes, offset: 0, length: w.bytes.byteLength, position: w.position }, {
+    this.submit(Op.write, { fd: this.fd, buffer: w.bytes, offset: 0, length: w.bytes.byteLength, position: w.position }, {
       name: 'coalesced write (re-issued)',
       resume: (n: number) => {
-        this.settle(w, { ok: true, value: n });
+        this.settleValue(w, n);
         next();
       },
       fail: (e: unknown) => {
-        this.settle(w, { ok: false, error: e });
+        this.settleError(w, e);
         next();
       },
     });
   }
 
-  private settle(w: PendingWrite, outcome: { ok: true; value: number } | { ok: false; error: unknown }): void {
-    w.release(outcome.ok ? outcome.value : bytesMovedBy(outcome.error));
+  /** @internal A write's bytes (all, or the part that reached the file) are settled: its caller resumes. */
+  settleValue(w: PendingWrite, n: number): void {
+    w.release(n);
     this.owner.settled();
     const waiter = w.waiter;
     w.waiter = null;
-    if (waiter === null) return;
-    if (outcome.ok) waiter.resume(outcome.value);
-    else waiter.fail(outcome.error);
+    if (waiter !== null) waiter.resume(n);
+  }
+
+  /** @internal A write failed: its caller gets the error (and the handle's position the bytes it says moved). */
+  settleError(w: PendingWrite, error: unknown): void {
+    w.release(bytesMovedBy(error));
+    this.owner.settled();
+    const waiter = w.waiter;
+    w.waiter = null;
+    if (waiter !== null) waiter.fail(error);
+  }
+}
+
+/** The waiter of a write that went out alone. */
+class AloneWaiter implements Waiter<number> {
+  constructor(
+    private readonly coalescer: WriteCoalescer,
+    private readonly write: PendingWrite,
+  ) {}
+  get name(): string {
+    return 'coalesced write';
+  }
+  resume(n: number): void {
+    this.coalescer.settleValue(this.write, n);
+  }
+  fail(error: unknown): void {
+    this.coalescer.settleError(this.write, error);
   }
 }
 
