@@ -4,13 +4,13 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { open, run, spawn, taskGroup, type RunOptions } from '../src/index.js';
-import { backendMatrix, backendTitle, scratch } from './helpers.js';
+import { backendTitle, fileBackendMatrix, fileTarget, scratch as hostScratch } from './helpers.js';
 
 // A 1 MiB tmpfs for ENOSPC, mounted by the test when it may (root with CAP_SYS_ADMIN); else skipped, saying why.
 let smallDisk = '';
 let smallDiskSkip = '';
 beforeAll(() => {
-  const dir = scratch('corio-tmpfs-');
+  const dir = hostScratch('corio-tmpfs-');
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'pipe' });
     smallDisk = dir;
@@ -29,9 +29,13 @@ function record(i: number, size: number): Buffer {
   return b;
 }
 
-for (const b of backendMatrix) {
+for (const b of fileBackendMatrix) {
   describe.skipIf(!b.available)(backendTitle(b), () => {
-    const opts: RunOptions = { backend: b.name };
+    // The same bodies on the disk (node:fs) and on the simulation (its own file system): see fileTarget.
+    const target = fileTarget(b);
+    const opts: RunOptions = target.options;
+    const fs = target.fs;
+    const scratch = target.scratch;
 
     function durableWriters(groupCommit: boolean) {
       const path = join(scratch(), `durable-${groupCommit}.log`);
@@ -147,10 +151,15 @@ for (const b of backendMatrix) {
       expect(fs.readFileSync(path, 'utf8')).toBe(Array.from({ length: 100 }, (_, i) => `${i};`).join(''));
     });
 
-    describe('on a full disk (1 MiB tmpfs)', () => {
+    describe('on a full disk (1 MiB tmpfs; on the simulation, a 1 MiB file system of its own)', () => {
+      const full = target.simulated ? fileTarget(b, { space: { bytes: 1 << 20 } }) : null;
+      let fullDir = '';
+      const disk = () => (full === null ? smallDisk : (fullDir ||= full.scratch()));
+      const diskOpts = full?.options ?? opts;
+      const diskFs = full?.fs ?? fs;
       it('a write that does not fit reports exactly the bytes that are in the file', (ctx) => {
-        if (!smallDisk) return ctx.skip(smallDiskSkip);
-        const path = join(smallDisk, `big-${b.name}`);
+        if (disk() === '') return ctx.skip(smallDiskSkip);
+        const path = join(disk(), `big-${b.name}`);
         const outcome = run(function* () {
           const f = yield* open(path, 'w');
           try {
@@ -160,9 +169,9 @@ for (const b of backendMatrix) {
           } finally {
             yield* f.close();
           }
-        }, opts);
-        const size = fs.statSync(path).size;
-        fs.unlinkSync(path);
+        }, diskOpts);
+        const size = diskFs.statSync(path).size;
+        diskFs.unlinkSync(path);
         if ('written' in outcome) {
           expect(outcome.written).toBeLessThan(2 << 20);
           expect(outcome.written).toBe(size);
@@ -173,8 +182,8 @@ for (const b of backendMatrix) {
       });
 
       it('a position-less write cut short by a full disk leaves a true prefix (regression: the file start was overwritten)', (ctx) => {
-        if (!smallDisk) return ctx.skip(smallDiskSkip);
-        const path = join(smallDisk, `halves-${b.name}`);
+        if (disk() === '') return ctx.skip(smallDiskSkip);
+        const path = join(disk(), `halves-${b.name}`);
         const data = Buffer.alloc(2 << 20, 'A');
         data.fill('B', 1 << 20);
         const written = run(function* () {
@@ -184,19 +193,19 @@ for (const b of backendMatrix) {
           } finally {
             yield* f.close();
           }
-        }, opts);
-        const got = fs.readFileSync(path);
-        fs.unlinkSync(path);
+        }, diskOpts);
+        const got = diskFs.readFileSync(path);
+        diskFs.unlinkSync(path);
         expect(got.length).toBe(written);
         expect(got.equals(data.subarray(0, written))).toBe(true);
       });
 
       it('coalesced small writes into a filling disk: each caller learns its own truth', (ctx) => {
-        if (!smallDisk) return ctx.skip(smallDiskSkip);
-        const path = join(smallDisk, `coalesced-${b.name}`);
-        const filler = join(smallDisk, `filler-${b.name}`);
+        if (disk() === '') return ctx.skip(smallDiskSkip);
+        const path = join(disk(), `coalesced-${b.name}`);
+        const filler = join(disk(), `filler-${b.name}`);
         // Leave a little room: 1 MiB minus what the filler takes (tmpfs allocates in pages).
-        fs.writeFileSync(filler, Buffer.alloc((1 << 20) - 3 * 4096));
+        diskFs.writeFileSync(filler, Buffer.alloc((1 << 20) - 3 * 4096));
         const results = run(function* () {
           const f = yield* open(path, 'w');
           const results: ({ ok: number } | { err: string })[] = new Array(64);
@@ -213,10 +222,10 @@ for (const b of backendMatrix) {
           });
           yield* f.close();
           return results;
-        }, opts);
-        const data = fs.readFileSync(path);
-        fs.unlinkSync(path);
-        fs.unlinkSync(filler);
+        }, diskOpts);
+        const data = diskFs.readFileSync(path);
+        diskFs.unlinkSync(path);
+        diskFs.unlinkSync(filler);
         // Reported bytes: a prefix of whole records, possibly one partial, then only ENOSPC.
         let expectedSize = 0;
         let cut = false;

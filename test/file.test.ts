@@ -13,7 +13,7 @@ import {
   writeFile,
   type RunOptions,
 } from '../src/index.js';
-import { backendMatrix, backendTitle, caught, scratch, uvErrno } from './helpers.js';
+import { backendTitle, caught, fileBackendMatrix, fileTarget, skipTitle, uvErrno } from './helpers.js';
 
 /** Runs main on the backend and returns what it threw inside the loop (as a value, so run() itself succeeds). */
 function errorOf(options: RunOptions, main: () => Generator<unknown, unknown, unknown>): Error & Record<string, unknown> {
@@ -37,9 +37,13 @@ function shape(e: Record<string, unknown>): Record<string, unknown> {
   return { code: e.code, errno: e.errno, syscall: e.syscall, path: e.path };
 }
 
-for (const b of backendMatrix) {
+for (const b of fileBackendMatrix) {
   describe.skipIf(!b.available)(backendTitle(b), () => {
-    const opts: RunOptions = { backend: b.name };
+    // The same bodies on the disk (node:fs) and on the simulation (its own file system): see fileTarget.
+    const target = fileTarget(b);
+    const opts: RunOptions = target.options;
+    const fs = target.fs;
+    const scratch = target.scratch;
 
     it('writes at positions and at the end, reads back, and reports byte counts', () => {
       const dir = scratch();
@@ -161,7 +165,7 @@ for (const b of backendMatrix) {
       expect(result).toEqual({ n: 6, text: 'héllo wörld!', length: 14 });
     });
 
-    it('readFile reads files that report size 0 (procfs) to their end', () => {
+    it.skipIf(target.simulated)(skipTitle('readFile reads files that report size 0 (procfs) to their end', target.needsOs('/proc')), () => {
       const text = run(function* () {
         return yield* readFile('/proc/self/status', 'utf8');
       }, opts);

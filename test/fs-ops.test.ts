@@ -19,7 +19,7 @@ import {
   writeFileAtomic,
   type RunOptions,
 } from '../src/index.js';
-import { backendMatrix, backendTitle, caught, scratch } from './helpers.js';
+import { backendTitle, caught, fileBackendMatrix, fileTarget, skipTitle } from './helpers.js';
 
 function shape(e: unknown): Record<string, unknown> {
   const x = e as Record<string, unknown>;
@@ -46,11 +46,15 @@ async function theirs(fn: () => Promise<unknown>): Promise<Record<string, unknow
   return { code: 'no error' };
 }
 
-for (const b of backendMatrix) {
+for (const b of fileBackendMatrix) {
   describe.skipIf(!b.available)(backendTitle(b), () => {
-    const opts: RunOptions = { backend: b.name };
+    // The same bodies on the disk (node:fs) and on the simulation (its own file system): see fileTarget.
+    const target = fileTarget(b);
+    const opts: RunOptions = target.options;
+    const fs = target.fs;
+    const scratch = target.scratch;
 
-    it('unlink, rename (replacing), mkdir, rmdir, stat and lstat do what node:fs does', () => {
+    it.skipIf(target.simulated)(skipTitle('unlink, rename (replacing), mkdir, rmdir, stat and lstat do what node:fs does', target.needsOs('symbolic links')), () => {
       const dir = scratch();
       fs.writeFileSync(join(dir, 'a'), 'A');
       fs.writeFileSync(join(dir, 'b'), 'B');
@@ -129,7 +133,7 @@ for (const b of backendMatrix) {
       expect(fs.existsSync(join(dir, 'a'))).toBe(false);
     });
 
-    it('readdir lists names and types for 0, 1 and 3,000 entries (growing its buffer), never . or ..', () => {
+    it.skipIf(target.simulated)(skipTitle('readdir lists names and types for 0, 1 and 3,000 entries (growing its buffer), never . or ..', target.needsOs('symbolic links')), () => {
       const dir = scratch();
       fs.mkdirSync(join(dir, 'empty'));
       fs.mkdirSync(join(dir, 'one'));

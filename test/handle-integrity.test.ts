@@ -19,7 +19,7 @@ import {
   type FileHandle,
   type RunOptions,
 } from '../src/index.js';
-import { backendMatrix, backendTitle, scratch, skipTitle } from './helpers.js';
+import { backendTitle, fileBackendMatrix, fileTarget, scratch as hostScratch, skipTitle } from './helpers.js';
 
 type Caught = Error & Record<string, unknown>;
 
@@ -50,7 +50,7 @@ function fdIsOpenOn(fd: number, path: string): boolean {
 let smallDisk: string | undefined;
 let smallDiskSkip = '';
 if (process.platform === 'linux') {
-  const dir = scratch('corio-integrity-tmpfs-');
+  const dir = hostScratch('corio-integrity-tmpfs-');
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir], { stdio: 'pipe' });
     smallDisk = dir;
@@ -64,10 +64,14 @@ afterAll(() => {
   if (smallDisk !== undefined) execFileSync('umount', [smallDisk]);  // before helpers.ts removes the folder
 });
 
-for (const b of backendMatrix) {
+for (const b of fileBackendMatrix) {
   describe.skipIf(!b.available)(backendTitle(b), () => {
+    // The same bodies on the disk (node:fs) and on the simulation (its own file system): see fileTarget.
+    const target = fileTarget(b);
+    const fs = target.fs;
+    const scratch = target.scratch;
     for (const coalesceWrites of [true, false]) {
-      const opts: RunOptions = { backend: b.name, files: { coalesceWrites } };
+      const opts: RunOptions = { ...target.options, files: { coalesceWrites } };
       const mode = coalesceWrites ? 'coalescing on' : 'coalescing off';
 
       it(`a write made before close() and run after it fails with EBADF and never reaches the file that reuses the descriptor (${mode})`, () => {
@@ -92,7 +96,7 @@ for (const b of backendMatrix) {
       });
     }
 
-    const opts: RunOptions = { backend: b.name };
+    const opts: RunOptions = target.options;
 
     it('a positional read and a sync made before close() and run after it fail with EBADF and read nothing of the new file', () => {
       const dir = scratch();
@@ -140,7 +144,7 @@ for (const b of backendMatrix) {
           void made;
           yield* f.write('third\n');
           yield* f.close();
-        }, { backend: b.name, files: { coalesceWrites } });
+        }, { ...target.options, files: { coalesceWrites } });
         expect(fs.readFileSync(path, 'utf8')).toBe('first\nthird\n');
       });
     }
@@ -161,12 +165,14 @@ for (const b of backendMatrix) {
         yield* f.write('third\n');
         yield* f.close();
         return cancelled;
-      }, { backend: b.name, files: { coalesceWrites: true } });
+      }, { ...target.options, files: { coalesceWrites: true } });
       expect(r).toBeInstanceOf(CancelledError);
       expect(fs.readFileSync(path, 'utf8')).toBe('first\nthird\n');
     });
 
-    it.skipIf(smallDisk === undefined)(`a position-less write cut short by a full disk leaves no hole: the next write continues where its bytes ended${smallDiskSkip ? ` (skipped: ${smallDiskSkip})` : ''}`, () => {
+    // On the simulation, test/durability.test.ts covers short writes into a full disk (faults.space).
+    const fullDiskSkip = target.simulated ? target.needsOs('tmpfs to measure with statfs') : smallDiskSkip;
+    it.skipIf(smallDisk === undefined || target.simulated)(`a position-less write cut short by a full disk leaves no hole: the next write continues where its bytes ended${fullDiskSkip ? ` (skipped: ${fullDiskSkip})` : ''}`, () => {
       const dir = fs.mkdtempSync(join(smallDisk!, `${b.name}-`));
       const filler = join(dir, 'filler');
       const path = join(dir, 'log');
@@ -196,7 +202,8 @@ for (const b of backendMatrix) {
       fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    it.skipIf(noFifo !== '')(skipTitle('a close() whose caller is cancelled while it waits for a blocked write still closes the descriptor, and a later close() waits for it', noFifo), () => {
+    const fifoSkip = noFifo || target.needsOs('FIFOs (a write that blocks)');
+    it.skipIf(fifoSkip !== '')(skipTitle('a close() whose caller is cancelled while it waits for a blocked write still closes the descriptor, and a later close() waits for it', fifoSkip), () => {
       const dir = scratch();
       const fifo = join(dir, 'fifo');
       execFileSync('mkfifo', [fifo]);
@@ -274,7 +281,8 @@ for (const b of backendMatrix) {
       }
     });
 
-    it.skipIf(noDevNull !== '')(skipTitle('writeFile of more than 2 GiB writes all of it, in calls the kernel takes, instead of throwing once the target was opened', noDevNull), () => {
+    const devNullSkip = noDevNull || target.needsOs('/dev/null (2 GiB would be held in memory)');
+    it.skipIf(devNullSkip !== '')(skipTitle('writeFile of more than 2 GiB writes all of it, in calls the kernel takes, instead of throwing once the target was opened', devNullSkip), () => {
       // /dev/null takes the bytes without reading them, and the zero-filled array is never touched: no memory
       // or disk is spent on the 2 GiB.
       const data = new Uint8Array(2 ** 31 + 4096);

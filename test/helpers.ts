@@ -1,10 +1,12 @@
 // Shared test setup: the backend matrix and scratch directories.
+import * as nodeFs from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getSystemErrorMap } from 'node:util';
 import { afterAll } from 'vitest';
-import { compiledBackends, probeBackends, type BackendProbe } from '../src/index.js';
+import { compiledBackends, probeBackends, SimFs, type BackendProbe, type RunOptions, type SimFaults } from '../src/index.js';
+import { SimHostFs, type HostFs } from './sim-host.js';
 
 /** Every compiled backend with whether this machine permits it; tests run on each available one. */
 export const backendMatrix: BackendProbe[] = probeBackends();
@@ -61,4 +63,45 @@ export function caught(fn: () => unknown): Error & Record<string, unknown> {
     return error as Error & Record<string, unknown>;
   }
   throw new Error('expected an error, none was thrown');
+}
+
+/** The simulation backend (src/drivers/sim), which every build has: file tests run on it too. */
+export const simBackend: BackendProbe = { name: 'sim', available: true, reason: 'the simulation: in-memory file system, seeded scheduling' };
+
+/** What file tests iterate: every compiled backend (skipped where unavailable) and the simulation. */
+export const fileBackendMatrix: BackendProbe[] = [...backendMatrix, simBackend];
+
+/** Where a file test's files live and how it reaches them, per backend. */
+export interface FileTarget {
+  /** run()'s options for the backend (on 'sim': one SimFs for the whole test file, seed 1). */
+  options: RunOptions;
+  /** node:fs on a native backend; on 'sim' the same calls over the simulation's file system. */
+  fs: HostFs;
+  /** A fresh empty directory (on 'sim', the same path created in its file system too). */
+  scratch(prefix?: string): string;
+  simulated: boolean;
+  /** Why a test needs a real OS thing the simulation does not have ('' on a native backend). */
+  needsOs(what: string): string;
+}
+
+/**
+ * The target for backend `b`. A file test's describe block shadows `fs`, `scratch` and `opts` with these, so
+ * one test body runs on the disk and on the simulation.
+ */
+export function fileTarget(b: BackendProbe, faults?: SimFaults): FileTarget {
+  if (b.name !== 'sim') {
+    return { options: { backend: b.name }, fs: nodeFs as unknown as HostFs, scratch, simulated: false, needsOs: () => '' };
+  }
+  const sim = new SimFs();
+  return {
+    options: { backend: 'sim', seed: 1, sim: { fs: sim, faults } },
+    fs: new SimHostFs(sim, nodeFs),
+    scratch(prefix?: string) {
+      const dir = scratch(prefix);
+      sim.mkdirp(dir);
+      return dir;
+    },
+    simulated: true,
+    needsOs: (what: string) => `the simulation has no ${what}`,
+  };
 }

@@ -4,10 +4,14 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createWriter, open, openWriter, run } from '../src/index.js';
-import { backendMatrix, backendTitle, scratch } from './helpers.js';
+import { backendTitle, fileBackendMatrix, fileTarget } from './helpers.js';
 
-for (const b of backendMatrix) {
+for (const b of fileBackendMatrix) {
   describe.skipIf(!b.available)(backendTitle(b), () => {
+    // The same bodies on the disk (node:fs) and on the simulation (its own file system): see fileTarget.
+    const target = fileTarget(b);
+    const fs = target.fs;
+    const scratch = target.scratch;
     it('writes 32 MiB in 64 KiB chunks with at most the window in flight, in order', () => {
       const path = join(scratch(), 'big.bin');
       const hash = createHash('sha256');
@@ -23,7 +27,7 @@ for (const b of backendMatrix) {
         }
         const total = yield* out.end();
         return { total, peak };
-      }, { backend: b.name });
+      }, target.options);
       expect(r.total).toBe(32 << 20);
       expect(r.peak).toBeLessThanOrEqual(1 << 20);
       expect(r.peak).toBeGreaterThan(64 * 1024);  // it really kept several chunks in flight
@@ -45,7 +49,7 @@ for (const b of backendMatrix) {
         }
         yield* f.close();
         return { thrownBy, inFlight: out.bytesInFlight };
-      }, { backend: b.name });
+      }, target.options);
       expect(r).toEqual({ thrownBy: 'EBADF', inFlight: 0 });
     });
 
@@ -62,7 +66,7 @@ for (const b of backendMatrix) {
           return (e as { code: string }).code;
         }
         return 'none';
-      }, { backend: b.name });
+      }, target.options);
       expect(code).toBe('ERR_STREAM_WRITE_AFTER_END');
       expect(fs.readFileSync(path, 'latin1')).toBe('caf\u00e9 ol\u00e9');
     });

@@ -36,6 +36,8 @@ interface Inode {
   /** Live content (files). */
   data: Uint8Array;
   size: number;
+  /** Bytes reserved by fallocate, which may reach past the size (keepSize): stat's blocks count them. */
+  reserved: number;
   /** Live entries (directories): name → ino, in creation order (what readdir reports). */
   entries: Map<string, number>;
   /** The parent directory (directories), for '..' checks on rename. */
@@ -95,7 +97,8 @@ export class SimFs {
   readonly enforcePermissions = typeof process.getuid === 'function' && process.getuid() !== 0;
   readonly uid = typeof process.getuid === 'function' ? process.getuid() : 0;
   readonly gid = typeof process.getgid === 'function' ? process.getgid() : 0;
-  umask = 0o022;
+  /** The process's umask when the file system was made, applied to created files as the kernel applies it. */
+  umask = typeof process.umask === 'function' ? process.umask() : 0o022;
   static readonly ROOT = 1;
 
   constructor(tree: SimTree = {}) {
@@ -136,7 +139,7 @@ export class SimFs {
     const inode: Inode = {
       ino: this.nextIno === 2 && this.inodes.size === 0 ? SimFs.ROOT : this.nextIno++,
       dir, mode: (dir ? S_IFDIR : S_IFREG) | (mode & 0o7777), nlink: 0, opens: 0, freed: false,
-      data: new Uint8Array(0), size: 0, entries: new Map(), parent: 0,
+      data: new Uint8Array(0), size: 0, reserved: 0, entries: new Map(), parent: 0,
       mtimeNs: t, ctimeNs: t, birthNs: t, durableData: new Uint8Array(0), durableSize: 0, pending: [],
     };
     this.inodes.set(inode.ino, inode);
@@ -339,6 +342,7 @@ export class SimFs {
     const end = offset + length;
     if (end > inode.size && this.limits.bytes !== undefined && end - inode.size > this.limits.bytes - this.usedBytes) return -E.ENOSPC;
     if (!keepSize && end > inode.size) this.truncateInode(inode, end);
+    inode.reserved = Math.max(inode.reserved, end);
     return 0;
   }
 
@@ -387,7 +391,7 @@ export class SimFs {
     const values = [
       1n, BigInt(inode.mode), BigInt(inode.dir ? inode.nlink + 1 : inode.nlink), BigInt(this.uid), BigInt(this.gid), 0n,
       BigInt(BLOCK_SIZE), BigInt(inode.ino), BigInt(inode.dir ? BLOCK_SIZE : inode.size),
-      BigInt(Math.ceil((inode.dir ? BLOCK_SIZE : inode.size) / 512)),
+      BigInt(Math.ceil((inode.dir ? BLOCK_SIZE : Math.max(inode.size, inode.reserved)) / 512)),
       inode.mtimeNs, inode.mtimeNs, inode.ctimeNs, inode.birthNs,
     ];
     for (let i = 0; i < values.length && i < out.length; i++) out[i] = values[i];
@@ -495,6 +499,20 @@ export class SimFs {
       at += bytes.length + 2;
     }
     return at;
+  }
+
+  /** The size of an open file (for callers outside a run that read a whole file). */
+  fstatSize(file: OpenFile): number {
+    return this.inodes.get(file.ino)!.size;
+  }
+
+  /** Sets permission bits (not an operation of the backends; for tests that set up files). */
+  chmod(path: string, mode: number): number {
+    const inode = this.lookup(path);
+    if (typeof inode === 'number') return inode;
+    inode.mode = (inode.mode & 0o170000) | (mode & 0o7777);
+    inode.ctimeNs = this.nowNs();
+    return 0;
   }
 
   isDirectory(file: OpenFile): boolean {
