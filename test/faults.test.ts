@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   backend, mkdir, open, readdir, readFile, rename, rmdir, run, stats, unlink, writeFile, type RunOptions,
 } from '../src/index.js';
-import { backendMatrix, backendTitle, missingBackend, scratch, skipTitle, uvErrno } from './helpers.js';
+import { backendTitle, fileBackendMatrix, fileTarget, missingBackend, scratch, skipTitle, uvErrno } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const entry = join(root, 'dist', 'src', 'index.js');
@@ -43,16 +43,16 @@ function expectSystemError(c: Caught, code: string, syscall: string, path?: stri
 
 // Mounts (root only): a 256 KiB tmpfs for ENOSPC, one with 4 inodes for ENOSPC on create, and one remounted
 // read-only for EROFS.
-let full = '', fewInodes = '', readOnly = '', mountSkip = '';
+let fullDisk = '', fewInodesDisk = '', readOnly = '', mountSkip = '';
 const mounted: string[] = [];
 beforeAll(() => {
   try {
-    full = scratch('corio-full-');
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', full], { stdio: 'pipe' });
-    mounted.push(full);
-    fewInodes = scratch('corio-inodes-');
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,nr_inodes=4', 'tmpfs', fewInodes], { stdio: 'pipe' });
-    mounted.push(fewInodes);
+    fullDisk = scratch('corio-full-');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', fullDisk], { stdio: 'pipe' });
+    mounted.push(fullDisk);
+    fewInodesDisk = scratch('corio-inodes-');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,nr_inodes=4', 'tmpfs', fewInodesDisk], { stdio: 'pipe' });
+    mounted.push(fewInodesDisk);
     readOnly = scratch('corio-ro-');
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', readOnly], { stdio: 'pipe' });
     mounted.push(readOnly);
@@ -68,12 +68,23 @@ afterAll(() => {
   for (const m of mounted.reverse()) execFileSync('umount', [m]);
 });
 
-for (const b of backendMatrix) {
+for (const b of fileBackendMatrix) {
   describe.skipIf(!b.available)(backendTitle(b), () => {
-    const opts: RunOptions = { backend: b.name };
+    // The same bodies on the disk (node:fs) and on the simulation (its own file system): see fileTarget.
+    // On the simulation the small disks are file systems of its own with the same limits (faults.space).
+    const target = fileTarget(b);
+    const fs = target.fs;
+    const scratch = target.scratch;
+    const simSpace = target.simulated ? fileTarget(b, { space: { bytes: 256 << 10 } }) : null;
+    // The root and the scratch path's directories (/tmp, /tmp/corio-test-…) are inodes too: 3 files fit.
+    const simInodes = target.simulated ? fileTarget(b, { space: { inodes: 6 } }) : null;
+    const spaceDir = simSpace ? simSpace.scratch() : '';
+    const inodeDir = simInodes ? simInodes.scratch() : '';
 
     it('ENOSPC: writeFile and a handle write on a full disk are typed errors; what the error does not report is not in the file; the loop goes on', (ctx) => {
-      if (mountSkip) return ctx.skip(mountSkip);
+      if (mountSkip && !simSpace) return ctx.skip(mountSkip);
+      const full = spaceDir || fullDisk;
+      const opts: RunOptions = simSpace?.options ?? target.options;
       const big = join(full, `big-${b.name}`);
       const partial = join(full, `partial-${b.name}`);
       const r = run(function* () {
@@ -109,7 +120,9 @@ for (const b of backendMatrix) {
     });
 
     it('ENOSPC: creating a file on a file system with no inodes left is a typed open error', (ctx) => {
-      if (mountSkip) return ctx.skip(mountSkip);
+      if (mountSkip && !simInodes) return ctx.skip(mountSkip);
+      const fewInodes = inodeDir || fewInodesDisk;
+      const opts: RunOptions = simInodes?.options ?? target.options;
       const r = run(function* () {
         const made: string[] = [];
         let failure: Caught = null;
@@ -126,7 +139,10 @@ for (const b of backendMatrix) {
       expect(r.made).toBeLessThan(16);
     });
 
+    const opts: RunOptions = target.options;
+
     it('EROFS: writing, creating, renaming and removing on a read-only mount are typed errors; reading works', (ctx) => {
+      if (target.simulated) return ctx.skip(target.needsOs('read-only mounts'));
       if (mountSkip) return ctx.skip(mountSkip);
       const existing = join(readOnly, 'existing.txt');
       const r = run(function* () {
@@ -187,7 +203,8 @@ for (const b of backendMatrix) {
 
     // On Windows corio's descriptors are its own handle table (native/core/win/fd.h), not the C runtime's:
     // node's closeSync(fd) would close some other file — in a vitest fork, descriptor 3 is the IPC channel.
-    const ownTable = process.platform === 'win32' ? 'corio\'s descriptors on Windows are its own handle table, which node:fs cannot close' : '';
+    const ownTable = process.platform === 'win32' ? 'corio\'s descriptors on Windows are its own handle table, which node:fs cannot close'
+      : target.needsOs('descriptors node:fs could close behind its back');
     it.skipIf(ownTable !== '')(skipTitle('EBADF: a descriptor closed behind corio\'s back gives typed errors from the kernel; a closed handle refuses at once', ownTable), () => {
       const path = join(scratch(), 'ebadf.txt');
       const r = run(function* () {
@@ -212,7 +229,9 @@ for (const b of backendMatrix) {
       expect(fs.readFileSync(path, 'utf8')).toBe('kept');  // the failed write added nothing
     });
 
-    const noUlimit = process.platform === 'win32' ? 'Windows has no ulimit -n (nor the bash that sets it)' : '';
+    // On the simulation, EMFILE is a fault (maxOpenFiles): test/sim.test.ts.
+    const noUlimit = process.platform === 'win32' ? 'Windows has no ulimit -n (nor the bash that sets it)'
+      : target.needsOs('ulimit -n in a child process');
     it.skipIf(noUlimit !== '')(skipTitle('EMFILE: under a low ulimit -n, opens fail with a typed EMFILE and the loop keeps working after closing some', noUlimit), () => {
       if (!fs.existsSync(entry)) throw new Error('dist/ is not built: run npm install (or npx tsc)');
       const dir = scratch();
