@@ -20,8 +20,10 @@ import { writeFileSync } from 'node:fs';
 import { SignalWatcher } from './drivers/signals.js';
 import { SimDriver, type SimOptions } from './drivers/sim/backend.js';
 
+/** A backend by name: 'auto' (io_uring where the kernel allows it, else epoll, kqueue or IOCP), 'sim' (the in-memory simulation), or a compiled one. */
 export type BackendKind = 'auto' | 'uring' | 'epoll' | 'sim' | (string & {});
 
+/** How run() sets up its loop; every field is optional. */
 export interface RunOptions {
   /** Which backend to use. Default: the CORIO_BACKEND environment variable (unless empty), else 'auto'. */
   backend?: BackendKind;
@@ -212,6 +214,7 @@ function makeDriver(options: RunOptions): Driver {
   return native;
 }
 
+/** Options of spawn(): `name` is the task's name in errors, deadlock reports and dumpTasks() (default task-<id>). */
 export interface SpawnOptions {
   name?: string;
 }
@@ -245,6 +248,7 @@ export function now(): number {
   return currentLoop().now();
 }
 
+/** The backend a running loop uses (`name`, e.g. 'uring') and why it was chosen (`reason`). */
 export interface BackendInfo {
   name: string;
   reason: string;
@@ -256,6 +260,7 @@ export function backend(): BackendInfo {
   return { name: d.backend, reason: d.reason };
 }
 
+/** Counters of a running loop, as stats() returns them. */
 export interface LoopStats {
   backend: string;
   /** Loop iterations (each: flush + wait + dispatch + timers + ready snapshot). */

@@ -31,6 +31,10 @@ export class TaskGroupError extends AggregateError {
   }
 }
 
+/**
+ * The group handed to taskGroup()'s body: spawn() starts a child that the group owns. The group ends when
+ * every child has; the first failure cancels the others and is thrown (in a TaskGroupError) once they end.
+ */
 export class TaskGroup {
   private readonly running = new Set<Task<unknown>>();
   private readonly failures: unknown[] = [];
@@ -165,12 +169,14 @@ export function taskGroup<T>(body: (group: TaskGroup) => Operation<T>): Operatio
   };
 }
 
+/** One outcome of allSettled(): the value, or the reason it failed (as Promise.allSettled reports it). */
 export type Settled<T> = { status: 'fulfilled'; value: T } | { status: 'rejected'; reason: unknown };
 
 /** The value a Body produces: `BodyValue<() => Op<number>>` is number. */
 export type BodyValue<B> = B extends () => Operation<infer T> ? T : B extends Operation<infer T> ? T : never;
 /** all()'s result for a tuple of bodies is the tuple of their values (as Promise.all's is). */
 export type AllValues<B extends readonly unknown[]> = { -readonly [K in keyof B]: BodyValue<B[K]> };
+/** allSettled()'s result for a tuple of bodies: a Settled of each body's value, position by position. */
 export type SettledValues<B extends readonly unknown[]> = { -readonly [K in keyof B]: Settled<BodyValue<B[K]>> };
 
 /**

@@ -13,18 +13,21 @@ import { suspend, type Op, type Waiter } from '../core/instruction.js';
 import { WaitList } from './sync.js';
 import { checkpointIfCancelled } from '../core/task.js';
 
+/** Thrown by put() after shutdown(), and by get() once a shut-down queue is empty (asyncio.QueueShutDown). */
 export class QueueShutDown extends CorioError {
   constructor() {
     super('ERR_CORIO_QUEUE_SHUTDOWN', 'The queue has been shut down');
     this.name = 'QueueShutDown';
   }
 }
+/** Thrown by putNowait() on a queue that holds maxsize items. */
 export class QueueFull extends CorioError {
   constructor(maxsize: number) {
     super('ERR_CORIO_QUEUE_FULL', `The queue is full (maxsize ${maxsize})`);
     this.name = 'QueueFull';
   }
 }
+/** Thrown by getNowait() on an empty queue. */
 export class QueueEmpty extends CorioError {
   constructor() {
     super('ERR_CORIO_QUEUE_EMPTY', 'The queue is empty');
@@ -37,6 +40,10 @@ interface WaitingPut<T> {
   waiter: Waiter<void>;
 }
 
+/**
+ * A FIFO queue between tasks (asyncio.Queue): get() waits for an item, put() waits for room when `maxsize`
+ * is set; taskDone()/join() track work; shutdown() ends it. LifoQueue and PriorityQueue change the order.
+ */
 export class Queue<T> {
   private getters = new WaitList<T>();
   private putters: WaitingPut<T>[] = [];

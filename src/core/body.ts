@@ -2,6 +2,7 @@
 import { describeValue } from './errors.js';
 import type { Instruction, Operation } from './instruction.js';
 
+/** What structured operations (taskGroup spawn, all, race, timeouts …) accept: a generator function or an operation. */
 export type Body<T> = (() => Operation<T>) | Operation<T>;
 
 export function toOperation<T>(body: Body<T>, caller: string): Operation<T> {

@@ -86,6 +86,11 @@ export function currentStepping(): SteppingTask | null {
   return stepping;
 }
 
+/**
+ * The one thing a task yields to the loop: an operation that suspends the task until it is resumed with a
+ * value or failed with an error. Every corio operation is built on it (yield* instruction gives its T). Use
+ * suspend() to make one from a callback-style API; subclass it only to extend corio itself.
+ */
 export abstract class Instruction<T> implements Operation<T>, Iterator<Instruction<unknown>, T, unknown> {
   /**
    * Cleanup that must happen (closing a descriptor): a cancellation neither stops it from starting nor

@@ -23,6 +23,7 @@ export interface SlowStep {
   resumedAt: string | undefined;
 }
 
+/** Debug mode's settings (run(main, { debug })): the slow-step threshold and who hears about slow steps. */
 export interface DebugOptions {
   /** Warn when one task step runs longer than this (ms). Default 100. */
   slowStepMs?: number;

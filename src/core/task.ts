@@ -21,7 +21,9 @@ import { CancelledError, Interrupted, describeValue } from './errors.js';
 import { Instruction, currentStepping, type Operation, type SteppingTask, type Waiter, setStepping } from './instruction.js';
 import { CancelScope, pendingCancellation, type ScopeOwner } from './scope.js';
 
+/** Where a task is: ready to run, running now, waiting on an operation, or done. */
 export type TaskState = 'ready' | 'running' | 'waiting' | 'done';
+/** How a task ended: 'pending' until it has; then 'ok', 'failed' (it threw) or 'cancelled'. */
 export type TaskOutcome = 'pending' | 'ok' | 'failed' | 'cancelled';
 
 /** What a task needs from its loop. */
@@ -44,6 +46,11 @@ export interface DoneWatcher {
 
 let nextTaskId = 1;
 
+/**
+ * A running coroutine, made by spawn() or a task group. `yield* task` waits for it and gives its value (or
+ * throws its error); cancel() throws a CancelledError at its suspension point; `state` and `outcome` say
+ * where it is. The loop drives it; user code never steps it.
+ */
 export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, SteppingTask, ScopeOwner {
   readonly id: number;
   /** The name given to spawn(), or null: the default name is built only when asked for. */

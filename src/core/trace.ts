@@ -25,6 +25,7 @@ export interface IterationRecord {
   submitted: number;
 }
 
+/** A task step in a recording: which task ran, from when to when (ms), and what it waited on after. */
 export interface StepRecord {
   task: number;
   start: number;
@@ -33,6 +34,7 @@ export interface StepRecord {
   then: string;
 }
 
+/** An operation in a recording: its kind and size, when it was submitted and completed, its result, where it ran. */
 export interface OperationRecord {
   id: number;
   kind: string;
@@ -53,6 +55,7 @@ export interface OperationRecord {
   runEnd: number;
 }
 
+/** TraceRecorder's settings: the time base, and how many records of each kind it keeps. */
 export interface TraceOptions {
   /**
    * Time base: 'real' (default) is the machine's monotonic clock; 'loop' is the loop's own clock, virtual

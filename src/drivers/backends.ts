@@ -1,6 +1,7 @@
 // Which backends this build has and which can run on this machine, with the reason for each.
 import { binding } from './native.js';
 
+/** One compiled backend: its name, whether it can run on this machine, and why (probeBackends()). */
 export interface BackendProbe {
   name: string;
   available: boolean;

@@ -14,7 +14,9 @@ import { WriteCoalescer, type CoalesceStats } from './coalesce.js';
 import { GroupCommit } from './group-commit.js';
 import type { Loop } from '../core/loop.js';
 
+/** A path: a string, or a file: URL (as node:fs accepts). */
 export type PathLike = string | URL;
+/** What can be written: a string (encoded, utf8 by default) or any Buffer, TypedArray or DataView. */
 export type Data = string | ArrayBufferView;
 
 export function toPath(path: unknown): string {
@@ -203,10 +205,9 @@ Object.defineProperty(CloseWait.prototype, 'uncancellable', {
  * descriptor (as node:fs/promises' FileHandle does), because io_uring may run a close before an earlier write
  * that sits in a kernel worker. Once asked for, the close always happens, even if the caller is cancelled
  * while it waits; and a handle still open when its run() ends is closed then, with a warning.
- *
- * It is the IoOwner of its requests, structurally: `implements IoOwner` is left off because those members are
- * internal (tagged so), and in the published .d.ts (stripInternal) the clause would name members it lacks.
  */
+// It is the IoOwner of its requests, structurally: `implements IoOwner` is left off because those members are
+// internal (tagged so), and in the published .d.ts (stripInternal) the clause would name members it lacks.
 export class FileHandle {
   private pending = 0;
   private closed = false;
@@ -520,6 +521,7 @@ export function* open(path: PathLike, flags: OpenFlags = 'r', mode?: number | st
   return new FileHandle(fd, p, (numeric & fsConstants.O_APPEND) !== 0);
 }
 
+/** readFile()'s options, as node:fs's: an `encoding` gives a string instead of a Buffer; `flag` default 'r'. */
 export interface ReadFileOptions {
   encoding?: BufferEncoding | null;
   flag?: OpenFlags;
@@ -589,6 +591,7 @@ function decode(data: Buffer, encoding: BufferEncoding | null | undefined): Buff
   return encoding ? data.toString(encoding) : data;
 }
 
+/** writeFile()'s and appendFile()'s options, as node:fs's: string `encoding`, `mode` of a new file, `flag`. */
 export interface WriteFileOptions {
   encoding?: BufferEncoding;
   mode?: number | string;

@@ -30,6 +30,7 @@ const table: Record<string, number> = {
   'sa+': O_APPEND | O_CREAT | O_RDWR | O_SYNC,
 };
 
+/** open()'s flags: node:fs's strings ('r', 'w', 'a+', 'wx' …) or a number made of fs.constants (O_WRONLY | O_CREAT …). */
 export type OpenFlags = keyof typeof table | number;
 
 export function parseFlags(flags: unknown): number {

@@ -34,6 +34,7 @@ export function* rmdir(path: PathLike): Operation<void> {
   yield* new IoRequest(Op.rmdir, { path: toPath(path) });
 }
 
+/** mkdir()'s options, as node:fs's: `recursive` creates parents (and an existing directory is fine); `mode`. */
 export interface MkdirOptions {
   recursive?: boolean;
   mode?: number | string;
@@ -152,6 +153,7 @@ export function lstat(path: PathLike): Operation<FileStats> {
   return statPath(path, true);
 }
 
+/** rm()'s options, as node:fs's: `recursive` removes a directory tree; `force` ignores a missing path. */
 export interface RmOptions {
   recursive?: boolean;
   /** Ignore a path that does not exist. */
@@ -215,6 +217,7 @@ export function* copyFile(src: PathLike, dest: PathLike, mode = 0): Operation<vo
   }
 }
 
+/** writeFileAtomic()'s options: writeFile()'s, and which sync makes the new content durable before the rename. */
 export interface AtomicWriteOptions extends WriteFileOptions {
   /** fsync (default) or fdatasync the new content before the rename. */
   sync?: 'fsync' | 'fdatasync';

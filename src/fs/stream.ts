@@ -16,6 +16,7 @@ import type { OpenFlags } from './flags.js';
 import type { Op } from '../core/instruction.js';
 import { WaitList } from '../concurrency/sync.js';
 
+/** createWriter()'s and openWriter()'s options. */
 export interface WriterOptions {
   /** Most bytes in flight before write() waits. Default 1 MiB. */
   window?: number;
@@ -23,6 +24,11 @@ export interface WriterOptions {
   encoding?: BufferEncoding;
 }
 
+/**
+ * Writes a stream of chunks to one file at consecutive offsets with several writes in flight (up to
+ * `window` bytes): write() returns once a chunk is submitted and only waits while the window is full; end()
+ * waits for every write and reports the first failure. Made by createWriter() or openWriter().
+ */
 export class FileWriter {
   private inFlight = 0;
   private written = 0;

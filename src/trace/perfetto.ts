@@ -15,6 +15,7 @@ export interface Recording {
   dropped: number;
 }
 
+/** One event of the Chrome trace-event format (what ui.perfetto.dev and chrome://tracing read). */
 export interface TraceEvent {
   name: string;
   ph: 'X' | 'b' | 'e' | 'M' | 'C';
@@ -27,6 +28,7 @@ export interface TraceEvent {
   args?: Record<string, unknown>;
 }
 
+/** A trace file as toTraceFile() writes it: Chrome trace-event JSON with corio's own metadata in otherData. */
 export interface TraceFile {
   traceEvents: TraceEvent[];
   displayTimeUnit: 'ms';

@@ -11,6 +11,7 @@ function median(values: number[]): number {
 
 const fmt = (ms: number) => (ms >= 100 ? `${ms.toFixed(0)} ms` : ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`);
 
+/** What summarize() finds in a recording: where the loop thread's time went, operations by kind and where they ran, submission batches, the longest steps. */
 export interface TraceSummary {
   durationMs: number;
   iterations: number;
@@ -25,6 +26,7 @@ export interface TraceSummary {
   dropped: number;
 }
 
+/** Sums up a recording (see TraceSummary); formatSummary() prints it as corio trace does. */
 export function summarize(recording: Recording): TraceSummary {
   const its = recording.iterations;
   const first = its.length ? its[0].start : 0;

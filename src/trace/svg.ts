@@ -4,6 +4,7 @@
 import type { Recording } from './perfetto.js';
 import { summarize } from './summary.js';
 
+/** toSvg()'s options: the picture's width, how many task rows, and which window of the recording. */
 export interface SvgOptions {
   width?: number;
   /** At most this many task rows (the busiest tasks); the rest are counted in a note. Default 24. */
@@ -30,6 +31,7 @@ const colours: Record<string, string> = {
 
 const escape = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
+/** Draws a recording as an SVG timeline: loop iterations and their phases, then one row of steps per task. */
 export function toSvg(recording: Recording, options: SvgOptions = {}): string {
   const width = options.width ?? 1200;
   const label = 170;
