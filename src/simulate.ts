@@ -31,6 +31,7 @@ export interface CheckContext {
   readonly error: unknown;
 }
 
+/** simulate()'s options: which seeds, which faults, which crash points, the invariant check, run() options. */
 export interface SimulateOptions {
   /** Seeds to run: a count n (seeds 1 … n) or a list. Default 10. */
   seeds?: number | readonly number[];
@@ -52,6 +53,7 @@ export interface SimulateOptions {
   files?: RunOptions['files'];
 }
 
+/** One failing case of simulate(): its seed and crash point, what failed, and how to replay it. */
 export interface SimFailure {
   seed: number;
   /** The crash point that failed, or null for the run without a crash. */
@@ -65,6 +67,7 @@ export interface SimFailure {
   replay: string;
 }
 
+/** What simulate() found: runs made, crash points tried, and the failures, each replayable. */
 export interface SimReport {
   ok: boolean;
   /** Runs made: each seed's run without a crash, plus one per crash point. */
@@ -76,6 +79,10 @@ export interface SimReport {
   describe(): string;
 }
 
+/**
+ * Runs `program` under the simulated backend (backend 'sim') for each seed, crashes it at each chosen point,
+ * and runs the check against what each crash left. Returns a report instead of throwing, for tests.
+ */
 export function simulate(program: (context: SimContext) => Operation<unknown>, options: SimulateOptions = {}): SimReport {
   if (typeof program !== 'function') throw new CorioError('ERR_INVALID_ARG_TYPE', `simulate() needs a generator function, got ${describeValue(program)}`);
   const seeds = seedList(options.seeds ?? 10);

@@ -27,6 +27,7 @@ export interface SimOperation {
 /** A fault rule: a probability drawn from the seed for each operation, or a predicate. */
 export type FaultRule = number | ((op: SimOperation) => boolean);
 
+/** Faults the simulated backend injects, by rule or by seed: ENOSPC, EIO, short transfers, EINTR, EMFILE. */
 export interface SimFaults {
   /** Room on the simulated disk: ENOSPC by bytes (writes are short first, as on a real disk) and by inodes. */
   space?: SimFsLimits;
@@ -51,6 +52,7 @@ export interface SimFaults {
   maxOpenFiles?: number;
 }
 
+/** run(main, { backend: 'sim', sim }) settings: the seed, the file system, faults and simulated latencies. */
 export interface SimOptions {
   /** The seed every choice of the run comes from (default 0). */
   seed?: number;

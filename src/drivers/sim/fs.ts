@@ -68,6 +68,7 @@ export interface OpenFile {
   path: string;
 }
 
+/** The size of a simulated disk: total bytes and inodes (ENOSPC beyond either). */
 export interface SimFsLimits {
   /** Bytes all files together may hold; beyond it writes are short, then fail with ENOSPC. */
   bytes?: number;
@@ -81,6 +82,7 @@ export type CrashKeep = 'seeded' | 'nothing' | 'everything';
 /** A file that exists in an image (for building a file system with content). */
 export type SimTree = { [name: string]: string | Uint8Array | SimTree };
 
+/** An in-memory POSIX file system with a durability model: what fsync made durable survives a crash image. */
 export class SimFs {
   private inodes = new Map<number, Inode>();
   private nextIno = 2;
