@@ -161,10 +161,14 @@ export async function bench(argv: string[], options: BenchOptions): Promise<numb
     const traced = cases
       .filter((c) => c.id === 'w3-32' || c.id === 'w5-switch')
       .map((c) => ({ ...c, params: scaleParams(c.params, options.syscallsScale) }));
-    if (traced.length) tracing = await measureTracing(traced, corioSystems, options.runs, baseDir, options.timeout, (l) => progress(l));
+    if (traced.length) tracing = await measureTracing(traced, corioSystems, options.runs, baseDir, options.timeout, (l) => progress(l), interrupt.signal);
+    // A Ctrl-C during the tracing runs leaves its figures incomplete: none rather than a partial pairing.
+    if (interrupt.signal.aborted) tracing = undefined;
     progress('start-up and tracing measured', true);
   }
 
+  // Ctrl-C in the matrix or in the extra measurements after it: either way the report says so, exit 130.
+  const stopped = interrupt.signal.aborted;
   const summary = cases.map((c) => summarizeCase(c, systems, outcome.results));
   const targets = [...cases.flatMap((c) => evaluateTargets(c, systems, outcome.results)), ...extraTargets];
   const finished = new Date();
@@ -172,7 +176,7 @@ export async function bench(argv: string[], options: BenchOptions): Promise<numb
   const report: BenchReport = {
     version: 1,
     corioVersion: version,
-    ...(interrupted ? { interrupted: { runs: outcome.results.length, of: jobs.length } } : {}),
+    ...(stopped ? { interrupted: { runs: outcome.results.length, of: jobs.length } } : {}),
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),
     durationS: (finished.getTime() - started.getTime()) / 1000,
@@ -205,7 +209,7 @@ export async function bench(argv: string[], options: BenchOptions): Promise<numb
     console.log(`\ntrace ${t.caseId} · ${t.systemId}: ${t.file ? rel(t.file) : 'none'}${t.error ? ` (${t.error})` : ''}\n${t.summary}`);
   }
   if (failed) console.log(`${failed} run(s) failed — see the report`);
-  if (interrupted) {
+  if (stopped) {
     console.log(`interrupted after ${outcome.results.length} of ${jobs.length} runs`);
     return 130;  // 128 + SIGINT, as a shell reports a program that Ctrl-C ended
   }

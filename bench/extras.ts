@@ -92,6 +92,7 @@ export async function measureTracing(
   baseDir: string,
   timeoutS: number,
   progress: (line: string) => void,
+  stop?: AbortSignal,
 ): Promise<TracingFigure[]> {
   const scratch = mkdtempSync(join(baseDir, 'corio-tracing-'));
   const out: TracingFigure[] = [];
@@ -102,12 +103,14 @@ export async function measureTracing(
         const failures: string[] = [];
         for (let round = 0; round < runs; round++) {
           for (const mode of round % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+            if (stop?.aborted) return out;  // Ctrl-C in corio bench: no new run; the finally removes the scratch
             progress(`tracing ${mode} · ${c.id} · ${system.id} · round ${round + 1}/${runs}`);
             const dir = join(scratch, `${c.id}-${system.id}-${mode}-${round}`);
             const env: Record<string, string> =
               mode === 'on' ? { CORIO_TRACE: join(scratch, `${c.id}-${system.id}-${round}.json`), CORIO_TRACE_QUIET: '1' } : {};
             const spec = { caseId: c.id, factory: c.factory, params: c.params, system: { ...system, env: { ...system.env, ...env } }, dir, round };
-            const { result } = await runChild(spec, timeoutS);
+            const { result } = await runChild(spec, timeoutS, [], stop);
+            if (stop?.aborted) return out;
             const r = rate(result);
             if (r === undefined) failures.push(`${mode} round ${round + 1}: ${result.error ?? 'no result'}`);
             else rates[mode].set(round, r);

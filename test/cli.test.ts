@@ -2,7 +2,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POOL_THREADS } from '../src/drivers/native.js';
 import { probeBackends } from '../src/index.js';
@@ -172,6 +172,28 @@ describe.skipIf(!built)(`corio bench as a user runs it${built ? '' : ' (skipped:
     expect(stdout).toContain(`interrupted after ${report.results.length} of 10 runs`);
     expect(readdirSync(scratchDir)).toEqual([]);
   });
+});
+
+describe.skipIf(!built)(`corio bench's extra measurements${built ? '' : ' (skipped: dist/ not built)'}`, () => {
+  it('the tracing-cost runs stop on Ctrl-C: the running child is killed, no figures, scratch removed', async () => {
+    // dist/, as corio bench runs it: the runner spawns dist/bench/child.js.
+    const extras = await import(pathToFileURL(join(root, 'dist', 'bench', 'extras.js')).href) as typeof import('../bench/extras.js');
+    const cases = await import(pathToFileURL(join(root, 'dist', 'bench', 'cases.js')).href) as typeof import('../bench/cases.js');
+    const w5 = cases.buildCases({ ...cases.QUICK_SIZES, switches: 2_000_000 }).filter((c) => c.id === 'w5-switch');
+    const base = scratch('corio-tracing-base-');
+    const stop = new AbortController();
+    const lines: string[] = [];
+    // Ctrl-C while the second run (tracing on) is going: the first (off) has finished by then.
+    const figures = await extras.measureTracing(w5, [cases.corioSystem('epoll')], 3, base, 60, (l) => {
+      lines.push(l);
+      if (l.startsWith('tracing on')) setTimeout(() => stop.abort(), 50);
+    }, stop.signal);
+    expect(stop.signal.aborted).toBe(true);
+    expect(figures).toEqual([]);
+    // Stopped in round 1 of 3: no run of rounds 2 and 3 started.
+    expect(lines).toEqual(['tracing off · w5-switch · corio-epoll · round 1/3', 'tracing on · w5-switch · corio-epoll · round 1/3']);
+    expect(readdirSync(base)).toEqual([]);
+  }, 60_000);
 });
 
 describe.skipIf(!built)(`the demo's command line${built ? '' : ' (skipped: dist/ not built)'}`, () => {
