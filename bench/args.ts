@@ -37,7 +37,7 @@ Runs each workload with corio on every available backend and with Node's own loo
 sync fs; Node also with UV_USE_IO_URING=1), interleaved in fresh processes, and writes
 <out>/<timestamp>.{json,md,svg}. Ctrl-C stops it: the runs so far are written and scratch files removed.
 
-  --quick                 small smoke run (1 run per case, small sizes; under a minute)
+  --quick                 small smoke run (1 run per case, small sizes, no tracing-cost runs)
   --runs N                runs per system and case (default 5; --quick: 1)
   --workloads LIST        comma-separated: w1,w2,w3,w4,w5,w6 or cases w2-8,w3-32,w4-1,w5-switch,…
   --systems LIST          comma-separated ids or prefixes: corio, corio-uring, corio-epoll, node-promises,
