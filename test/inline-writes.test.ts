@@ -57,8 +57,10 @@ describe('inline writes on io_uring', () => {
   it.skipIf(noUring !== '')(skipTitle('small positional writes run on the loop thread; the file is the same', noUring), () => {
     const path = join(scratch(), 'inline.txt');
     const inlineOps = withInlineEnv(undefined, () => run(program(path), { backend: 'uring' }));
-    // The 100 one-at-a-time writes at least; the ones issued together may go inline or to the ring.
-    expect(inlineOps).toBeGreaterThanOrEqual(100);
+    // Normally the 100 one-at-a-time writes at least; but a write preempted on a loaded machine can make the
+    // policy back off (the next 256 go to the kernel), so only "some ran inline" is certain. With the switch
+    // off (next case) the count is exactly 0.
+    expect(inlineOps).toBeGreaterThan(0);
     expect(readFileSync(path).equals(expected())).toBe(true);
   });
 

@@ -483,10 +483,18 @@ CORE_CASE_FOR("uring", "inline writes: small positional writes to a quiet regula
   auto after = ctx.backend->stats();
   uring::Internals in;
   CHECK(uring::internals(*ctx.backend, &in));
-  CHECK_EQ(in.inline_writes - in0.inline_writes, uint64_t(kN));
-  CHECK_EQ(after.inline_ops - before.inline_ops, uint64_t(kN));
-  // Nothing went to the kernel: at most the one enter that hands over the wake read armed at construction.
-  CHECK(after.enters - before.enters <= 1);
+  // Every one inline — unless a write was slow enough to make the policy back off (on this shared 2-vCPU
+  // machine a write preempted for a time slice can be), in which case the following ones went to the ring.
+  if (in.inline_backoffs == in0.inline_backoffs) {
+    CHECK_EQ(in.inline_writes - in0.inline_writes, uint64_t(kN));
+    CHECK_EQ(after.inline_ops - before.inline_ops, uint64_t(kN));
+    // Nothing went to the kernel: at most the one enter that hands over the wake read armed at construction.
+    CHECK(after.enters - before.enters <= 1);
+  } else {
+    CHECK(in.inline_writes - in0.inline_writes >= 1);
+    std::printf("     (the policy backed off: %llu of %u inline)\n",
+                (unsigned long long)(in.inline_writes - in0.inline_writes), kN);
+  }
   // A writev goes the same way.
   IoVec iov[2] = {{data.data(), 10}, {data.data() + 10, 20}};
   Submission wv;
@@ -498,8 +506,9 @@ CORE_CASE_FOR("uring", "inline writes: small positional writes to a quiet regula
   wv.offset = int64_t(kN) * kRec;
   ctx.backend->submit(wv);
   CHECK_EQ(collect(*ctx.backend, 1)[0].result, 30);
+  uint64_t before_writev = in.inline_writes;
   CHECK(uring::internals(*ctx.backend, &in));
-  CHECK_EQ(in.inline_writes - in0.inline_writes, uint64_t(kN + 1));
+  if (in.inline_backoffs == in0.inline_backoffs) CHECK_EQ(in.inline_writes - before_writev, uint64_t(1));
   std::vector<char> back(kN * kRec + 30);
   CHECK_EQ(::pread(fd, back.data(), back.size(), 0), ssize_t(back.size()));
   CHECK(std::equal(data.begin(), data.end(), back.begin()));
@@ -608,19 +617,63 @@ CORE_CASE_FOR("uring", "inline writes: the trace says the loop thread ran it, wi
 }
 
 CORE_CASE_FOR("uring", "inline writes policy: slow writes send the next ones to the kernel, then it tries again") {
+  // One write per loop iteration (new_iteration() is what each wait() calls), so the budget never binds here.
   uring::InlineWrites w;
   for (int i = 0; i < 100; i++) {
+    w.new_iteration();
     CHECK(w.take_turn());
     CHECK(!w.note(1000));  // 1 µs writes: always inline
   }
+  w.new_iteration();
   CHECK(w.take_turn());
   // Writes of 1 ms (a device under writeback pressure): the mean crosses the threshold within a few.
   int slow = 0;
   while (!w.note(1000000)) slow++;
   CHECK(slow < 4);
-  for (uint32_t i = 0; i < uring::InlineWrites::kCooldown; i++) CHECK(!w.take_turn());
+  for (uint32_t i = 0; i < uring::InlineWrites::kCooldown; i++) {
+    w.new_iteration();
+    CHECK(!w.take_turn());
+  }
+  w.new_iteration();
   CHECK(w.take_turn());  // tried again, from a fresh mean
   CHECK_EQ(w.mean_ns, int64_t(0));
+
+  // The per-iteration budget: fast writes, but more of them than one iteration may spend on the loop thread.
+  uring::InlineWrites b;
+  b.new_iteration();
+  int ran = 0;
+  while (b.take_turn()) {
+    b.note(10000);  // 10 µs each
+    ran++;
+  }
+  CHECK_EQ(ran, int(uring::InlineWrites::kBudgetNs / 10000));
+  b.new_iteration();  // the next wait(): a fresh budget
+  CHECK(b.take_turn());
+}
+
+CORE_CASE_FOR("uring", "inline writes: past the iteration's budget the rest go to the kernel, until the next wait") {
+  int fd = open_scratch(ctx, "inline-budget");
+  // 64 KiB writes at ~20-35 µs each: the 200 µs budget lets a handful run inline, the rest of the batch goes
+  // to the ring; after the wait that collects them, a fresh budget.
+  std::vector<char> data(64 * 1024, 'z');
+  constexpr uint32_t kN = 64;
+  uring::Internals in0, in1, in2;
+  CHECK(uring::internals(*ctx.backend, &in0));
+  for (uint32_t i = 0; i < kN; i++) {
+    ctx.backend->submit(write_sub(i, fd, data.data(), uint32_t(data.size()), int64_t(i) * int64_t(data.size())));
+  }
+  CHECK(uring::internals(*ctx.backend, &in1));
+  auto got = collect(*ctx.backend, kN);
+  for (auto& c : got) CHECK_EQ(c.result, int32_t(data.size()));
+  uint64_t inlined = in1.inline_writes - in0.inline_writes;
+  CHECK(inlined >= 1);
+  CHECK(inlined < kN);  // 64 × 64 KiB cannot fit in 200 µs of page-cache copying
+  ctx.backend->submit(write_sub(999, fd, data.data(), 16, 0));
+  CHECK_EQ(collect(*ctx.backend, 1)[0].result, 16);
+  CHECK(uring::internals(*ctx.backend, &in2));
+  if (in2.inline_backoffs == in0.inline_backoffs) CHECK_EQ(in2.inline_writes - in1.inline_writes, uint64_t(1));
+  std::printf("     (%llu of %u 64 KiB writes inline in one iteration)\n", (unsigned long long)inlined, kN);
+  ::close(fd);
 }
 
 CORE_CASE_FOR("uring", "CQ overflow: completions beyond a tiny CQ are flushed from the overflow list") {

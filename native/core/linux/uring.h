@@ -46,19 +46,28 @@ struct InlineWrites {
   static constexpr uint64_t kMaxBytes = 64 * 1024;
   static constexpr int64_t kSlowNs = 50 * 1000;
   static constexpr uint32_t kCooldown = 256;
+  // Loop-thread time inline writes may take between two wait() calls (one loop iteration); past it, the
+  // iteration's further writes go to the kernel. Keeps a burst of writes from delaying timers and other
+  // completions (W6 lateness, see uring.cc).
+  static constexpr int64_t kBudgetNs = 200 * 1000;
 
   bool enabled = true;
   int64_t mean_ns = 0;
   uint32_t cooldown = 0;  // eligible writes still to send to the kernel before trying inline again
+  int64_t budget_ns = kBudgetNs;  // left in this iteration; refilled by new_iteration()
+
+  void new_iteration() { budget_ns = kBudgetNs; }
 
   // Asked once per eligible write; false while cooling down.
   bool take_turn() {
+    if (budget_ns <= 0) return false;  // this iteration's share of the loop thread is used up
     if (cooldown == 0) return true;
     if (--cooldown == 0) mean_ns = 0;  // start afresh: the condition that made writes slow may be gone
     return false;
   }
   // Returns true when this write made the mean cross kSlowNs (the policy then backs off).
   bool note(int64_t ns) {
+    budget_ns -= ns;
     mean_ns += (ns - mean_ns) / 8;
     if (mean_ns <= kSlowNs) return false;
     cooldown = kCooldown;
