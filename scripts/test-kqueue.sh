@@ -15,6 +15,7 @@ set -uo pipefail
 shopt -s nullglob
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+. scripts/lib/tally.sh
 out=$root/build-kqueue
 mkdir -p "$out/logs"
 start=$(date +%s)
@@ -84,10 +85,8 @@ if parallel_compile "$out/core-obj" "${core_flags[@]}" -- "${core_srcs[@]}" >"$o
   stamp "running the core cases"
   timeout 600 "$out/core-test" >"$out/core-test.out" 2>&1
   grep -E '^(FAIL|SKIP)' -A1 "$out/core-test.out"
-  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out/core-test.out" | tail -1)
-  if [[ -n $line ]]; then
-    read -r core_passed core_failed core_skipped < <(echo "$line" | sed -E 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped.*/\1 \2 \3/')
-  else
+  read -r core_passed core_failed core_skipped < <(tally_core "$out/core-test.out")
+  if ! grep -qE "$TALLY_SUMMARY_RE" "$out/core-test.out"; then
     echo "the core test program ended without its summary line (crash or timeout); tail:"; tail -5 "$out/core-test.out"
   fi
 else
@@ -125,14 +124,7 @@ if parallel_compile "$out/addon-obj" "${addon_flags[@]}" -- "${addon_srcs[@]}" >
       >"$out/logs/vitest.log" 2>&1
     vitest_status=$?
     sed 's/\x1b\[[0-9;]*m//g' "$out/logs/vitest.log" | grep -E '^ *(FAIL|×)|Test Files|Tests ' | head -60
-    read -r js_passed js_failed js_skipped < <(node -e '
-      const fs = require("fs");
-      try {
-        const r = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
-        const broken = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
-        console.log(r.numPassedTests, r.numFailedTests + broken, r.numPendingTests + r.numTodoTests);
-      } catch { console.log(0, 1, 0); }' "$report")
-    if [[ $vitest_status -ne 0 && $js_failed -eq 0 ]]; then js_failed=1; fi
+    read -r js_passed js_failed js_skipped < <(tally_vitest "$report" "$vitest_status")
   fi
 else
   tail -30 "$out/logs/addon-build.log"; echo "the kqueue addon failed to build"

@@ -12,6 +12,7 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+. scripts/lib/tally.sh
 work=$root/build-windows
 mkdir -p "$work/logs"
 start=$(date +%s)
@@ -45,10 +46,8 @@ stamp "core cases (MinGW build, IOCP) under Wine"
 core_passed=0 core_failed=1 core_skipped=0
 bash native/test/build-windows.sh --run >"$work/core-test.out" 2>&1
 grep -E '^(FAIL|SKIP)' -A1 "$work/core-test.out"
-line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$work/core-test.out" | tail -1)
-if [[ -n $line ]]; then
-  read -r core_passed core_failed core_skipped < <(echo "$line" | sed -E 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped.*/\1 \2 \3/')
-else
+read -r core_passed core_failed core_skipped < <(tally_core "$work/core-test.out")
+if ! grep -qE "$TALLY_SUMMARY_RE" "$work/core-test.out"; then
   echo "the Windows core test program did not finish (build error, crash or hang); tail:"; tail -15 "$work/core-test.out"
 fi
 echo "windows core cases: $core_passed passed, $core_failed failed, $core_skipped skipped"
@@ -93,14 +92,7 @@ run_vitest() {
     --outputFile.json="$report" ${WIN_VITEST_ARGS:-} >"$work/logs/vitest.log" 2>&1 </dev/null
   status=$?
   sed 's/\x1b\[[0-9;]*m//g' "$work/logs/vitest.log" | tr -d '\r' | grep -E '^ *(FAIL|×)|Test Files|Tests ' | head -80
-  read -r js_passed js_failed js_skipped < <(node -e '
-    const fs = require("fs");
-    try {
-      const r = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
-      const broken = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
-      console.log(r.numPassedTests, r.numFailedTests + broken, r.numPendingTests + r.numTodoTests);
-    } catch { console.log(0, 1, 0); }' "$report")
-  if [[ $status -ne 0 && $js_failed -eq 0 ]]; then js_failed=1; fi
+  read -r js_passed js_failed js_skipped < <(tally_vitest "$report" "$status")
 }
 run_vitest
 echo "windows vitest: $js_passed passed, $js_failed failed, $js_skipped skipped (log: build-windows/logs/vitest.log)"
