@@ -81,6 +81,9 @@ int expected_dir_permissions(int mode);
 // What a path through a regular file ("file/x") fails with: ENOTDIR on POSIX; ENOENT on Windows, where
 // the system says ERROR_PATH_NOT_FOUND and node:fs (libuv) reports that as ENOENT.
 int32_t through_file_errno();
+// What rmdir of a regular file fails with: ENOTDIR on POSIX; ENOENT on Windows, where the system says
+// ERROR_DIRECTORY and node:fs (libuv) reports that as ENOENT.
+int32_t rmdir_file_errno();
 
 // Whether this is Windows emulated by Wine (and which version, in *version): a few NTFS behaviours are the
 // host file system's there, and a case that depends on one says so when it skips.

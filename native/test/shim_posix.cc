@@ -80,6 +80,8 @@ int expected_dir_permissions(int mode) { return expected_permissions(mode); }
 
 int32_t through_file_errno() { return -ENOTDIR; }
 
+int32_t rmdir_file_errno() { return -ENOTDIR; }
+
 bool under_wine(std::string*) { return false; }
 
 std::string read_file(const std::string& path) {

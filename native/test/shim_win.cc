@@ -175,6 +175,8 @@ int expected_dir_permissions(int) { return 0666; }
 
 int32_t through_file_errno() { return -ENOENT; }
 
+int32_t rmdir_file_errno() { return -ENOENT; }
+
 bool under_wine(std::string* version) {
   // Wine's ntdll exports wine_get_version; Windows' does not (the check Wine's own documentation gives).
   HMODULE ntdll = ::GetModuleHandleW(L"ntdll.dll");

@@ -324,11 +324,9 @@ int32_t do_rmdir(const char* utf8) {
   if (path.empty()) return -ENOENT;
   if (::RemoveDirectoryW(path.c_str())) return 0;
   DWORD error = ::GetLastError();
-  if (error == ERROR_DIRECTORY) return -ENOTDIR;  // "the directory name is invalid": it is a file
-  if (error == ERROR_ACCESS_DENIED || error == ERROR_PATH_NOT_FOUND) {
-    DWORD attrs = ::GetFileAttributesW(path.c_str());
-    if (attrs != INVALID_FILE_ATTRIBUTES && !(attrs & FILE_ATTRIBUTE_DIRECTORY)) return -ENOTDIR;
-  }
+  // A file: Windows says ERROR_DIRECTORY ("the directory name is invalid"), and node:fs (libuv) reports
+  // that as ENOENT, not POSIX's ENOTDIR (compared with node.exe under Wine); corio says what node:fs says.
+  if (error == ERROR_DIRECTORY) return -ENOENT;
   return errno_from_win32(error);
 }
 
