@@ -92,6 +92,8 @@ for (const b of backendMatrix) {
       expect(places.has('unknown')).toBe(false);
       if (backend === 'epoll' || backend === 'kqueue') expect([...places]).toEqual(['pool thread']);
       if (backend === 'uring') for (const p of places) expect(['kernel', 'loop thread', 'pool thread']).toContain(p);
+      // IOCP: reads and writes through the port (or at once on the loop thread), the rest on its pool.
+      if (backend === 'iocp') for (const p of places) expect(['completion port', 'loop thread', 'pool thread']).toContain(p);
       const slack = 0.05;  // ms: the native and JS clocks are read at slightly different moments
       for (const o of rec.operations) {
         if (o.runStart < 0) continue;

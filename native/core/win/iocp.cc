@@ -281,9 +281,33 @@ class IocpBackend final : public Backend {
     ::PostQueuedCompletionStatus(port_, 0, kWakeKey, nullptr);
   }
 
+  // The pool runs an operation under its own token (pool_id, see launch()), so its records would name a
+  // token the caller never gave: it records into pool_trace_, and deliver() forwards each record under the
+  // caller's token before the operation's completion is handed out.
   void set_trace(TraceSink* sink) override {
     trace_ = sink;
-    pool_.set_trace(sink);
+    if (sink && !pool_trace_) pool_trace_ = std::make_unique<TraceSink>();
+    pool_.set_trace(sink ? pool_trace_.get() : nullptr);
+  }
+
+  void forward_pool_trace() {
+    if (!trace_ || !pool_trace_) return;
+    TraceRecord records[64];
+    for (;;) {
+      size_t k = pool_trace_->take(records, 64);
+      for (size_t i = 0; i < k; i++) {
+        auto it = pool_ops_.find(records[i].token);
+        if (it == pool_ops_.end()) continue;
+        records[i].token = it->second->sub.token;
+        trace_->record(records[i]);
+      }
+      if (k < 64) break;
+    }
+  }
+
+  // An operation answered on the loop thread, by a call that finished at once or by no call at all.
+  void trace_inline(const Op* op, int64_t started) {
+    if (trace_) trace_->record({op->sub.token, RanOn::kLoopThread, 0, started, started ? TraceSink::now_ns() : 0});
   }
 
   BackendStats stats() const override {
@@ -409,11 +433,16 @@ class IocpBackend final : public Backend {
     } else {
       uint64_t total = 0;
       for (const IoVec& v : op->iov) total += v.len;
-      if (total > uint64_t(INT32_MAX)) return finish(op, -EINVAL);
+      int32_t error = 0;
+      if (total > uint64_t(INT32_MAX)) error = -EINVAL;
       try {
-        op->bounce.resize(size_t(total));
+        if (!error) op->bounce.resize(size_t(total));
       } catch (const std::bad_alloc&) {
-        return finish(op, -ENOMEM);
+        error = -ENOMEM;
+      }
+      if (error) {
+        trace_inline(op, 0);
+        return finish(op, error);
       }
       if (sub.op == OpCode::kWritev) {
         size_t at = 0;
@@ -424,7 +453,10 @@ class IocpBackend final : public Backend {
       }
       op->total = uint32_t(total);
     }
-    if (op->total == 0) return finish(op, 0);  // nothing to move: no call, nothing changes
+    if (op->total == 0) {  // nothing to move: no call, nothing changes
+      trace_inline(op, 0);
+      return finish(op, 0);
+    }
     issue(op);
   }
 
@@ -446,9 +478,12 @@ class IocpBackend final : public Backend {
     ov.OffsetHigh = DWORD(at >> 32);
     char* data = data_of(op) + op->done;
     DWORD len = op->total - op->done;
+    // A write continued after a short one was already recorded where its first part ran.
+    const int64_t started = trace_ && op->done == 0 ? TraceSink::now_ns() : 0;
     BOOL ok = write ? ::WriteFile(e.handle, data, len, nullptr, &ov) : ::ReadFile(e.handle, data, len, nullptr, &ov);
     if (ok && e.skip_on_success.load()) {
       inline_ops_++;
+      if (started) trace_inline(op, started);
       on_transferred(op, ERROR_SUCCESS, DWORD(ov.InternalHigh));  // InternalHigh: bytes transferred
       return;
     }
@@ -460,6 +495,7 @@ class IocpBackend final : public Backend {
       return;
     }
     inline_ops_++;
+    if (started) trace_inline(op, started);
     on_transferred(op, error, 0);
   }
 
@@ -538,6 +574,7 @@ class IocpBackend final : public Backend {
     Completion taken[64];
     for (;;) {
       size_t k = pool_.take(taken, 64);
+      forward_pool_trace();  // the pool records before it queues a completion: these are all there
       for (size_t i = 0; i < k; i++) {
         auto it = pool_ops_.find(taken[i].token);
         if (it == pool_ops_.end()) continue;  // cannot happen: every pool job is one of ours
@@ -565,6 +602,7 @@ class IocpBackend final : public Backend {
   const uint32_t max_in_flight_;
   bool closing_ = false;
   TraceSink* trace_ = nullptr;  // set_trace(); owned by the caller
+  std::unique_ptr<TraceSink> pool_trace_;  // the pool's records, under pool tokens; outlives pool_ (below)
   std::atomic<bool> wake_pending_{false};
 
   // Loop thread only.
