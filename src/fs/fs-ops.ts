@@ -1,7 +1,7 @@
 // Path operations shaped like node:fs/promises: unlink, rename, mkdir, rmdir, rm, readdir, stat, lstat,
 // copyFile, and writeFileAtomic. Single system calls go through the backend (io_uring opcodes where the kernel
 // has them, the pool otherwise); the recursive ones are compositions of those, written here once.
-import { dirname, basename, join, resolve } from 'node:path';
+import { dirname, basename, join, resolve, toNamespacedPath } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import { constants as fsConstants } from 'node:fs';
@@ -12,8 +12,6 @@ import type { Op as Operation } from '../core/instruction.js';
 import { IoRequest, Op } from '../core/io.js';
 import { binding } from '../drivers/native.js';
 import { currentLoop } from '../core/context.js';
-
-const ENOBUFS = 105;
 
 function isCode(error: unknown, code: string): boolean {
   return (error as SystemError | undefined)?.code === code;
@@ -105,8 +103,9 @@ export function readdir(path: PathLike, options: { withFileTypes: true }): Opera
 export function readdir(path: PathLike, options?: { withFileTypes?: false }): Operation<string[]>;
 export function* readdir(path: PathLike, options: { withFileTypes?: boolean } = {}): Operation<string[] | Dirent[]> {
   const p = toPath(path);
-  // One call fills a buffer with packed entries; -ENOBUFS asks for a bigger one (no state is kept between
-  // calls, so a directory is always listed whole by one system call sequence).
+  // One call fills a buffer with packed entries; ENOBUFS asks for a bigger one (no state is kept between
+  // calls, so a directory is always listed whole by one system call sequence). Matched by code: its number
+  // is 105 on Linux, 55 on macOS and 119 in the Windows C runtime (libuv's -4060 by the time it is thrown).
   let size = 64 * 1024;
   let buffer: Buffer;
   let used: number;
@@ -116,7 +115,7 @@ export function* readdir(path: PathLike, options: { withFileTypes?: boolean } = 
       used = yield* new IoRequest(Op.readdir, { path: p, buffer, offset: 0, length: size });
       break;
     } catch (error) {
-      if ((error as SystemError).errno !== -ENOBUFS || size >= 1 << 30) throw error;
+      if (!isCode(error, 'ENOBUFS') || size >= 1 << 30) throw error;
       size *= 4;
     }
   }
@@ -180,10 +179,12 @@ export function* rm(path: PathLike, options: RmOptions = {}): Operation<void> {
   }
   if (!options.recursive) {
     // node:fs reports this case with its own code and message; match them so callers' checks carry over.
-    const err = systemError(21, 'rm', p);
+    // On Windows node:fs names the path in its \\?\ form here (toNamespacedPath; the same path elsewhere).
+    const named = toNamespacedPath(p);
+    const err = systemError(21, 'rm', named);
     err.code = 'ERR_FS_EISDIR';
     err.errno = 21;  // node:fs gives this one error a positive errno; kept so comparisons carry over
-    err.message = `Path is a directory: rm returned EISDIR (is a directory) ${p}`;
+    err.message = `Path is a directory: rm returned EISDIR (is a directory) ${named}`;
     throw err;
   }
   for (const entry of yield* readdir(p)) yield* rm(join(p, entry), { recursive: true, force: options.force });
