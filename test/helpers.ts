@@ -1,6 +1,6 @@
 // Shared test setup: the backend matrix and scratch directories.
 import * as nodeFs from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getSystemErrorMap } from 'node:util';
@@ -42,6 +42,26 @@ export function uvErrno(code: string): number {
   if (errno === undefined) throw new Error(`no errno for ${code} on this platform`);
   return errno;
 }
+
+/**
+ * Why this machine cannot test symbolic links, or '' when it can: node:fs must make one and then follow it.
+ * Under Wine 8, symlinkSync succeeds but leaves a link that neither node:fs nor corio can follow.
+ */
+export const noSymlinks: string = (() => {
+  const dir = mkdtempSync(join(tmpdir(), 'corio-symlink-probe-'));
+  try {
+    writeFileSync(join(dir, 'target'), 'x');
+    symlinkSync(join(dir, 'target'), join(dir, 'link'));
+    return statSync(join(dir, 'link')).isFile() ? '' : 'a symbolic link here does not lead to its target';
+  } catch (error) {
+    return `node:fs cannot make and follow a symbolic link here (${(error as NodeJS.ErrnoException).code ?? error})`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+})();
+
+/** Windows emulated by Wine: it maps the Unix root to drive Z:, so a Linux /proc shows through there. */
+export const underWine: boolean = process.platform === 'win32' && existsSync('Z:\\proc\\self\\status');
 
 const roots: string[] = [];
 afterAll(() => {

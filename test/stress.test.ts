@@ -99,19 +99,22 @@ for (const b of backendMatrix) {
           }
         }
         let failed = 0;
+        let firstFailure = '';
         for (const t of tasks) {
           try {
             yield* t;
           } catch (e) {
-            if (!(e instanceof CancelledError)) failed++;
+            if (e instanceof CancelledError) continue;
+            failed++;
+            firstFailure ||= String((e as Error).stack ?? e);
           }
         }
         const s = stats();
         for (const f of files) yield* f.handle.close();
-        return { counts, failed, ioInFlight: s.ioInFlight, nativeInFlight: s.native.inFlight, nativeQueued: s.native.queued, liveTasks: s.liveTasks, after: stats().ioInFlight };
+        return { counts, failed, firstFailure, ioInFlight: s.ioInFlight, nativeInFlight: s.native.inFlight, nativeQueued: s.native.queued, liveTasks: s.liveTasks, after: stats().ioInFlight };
       }, { backend: b.name });
       console.log(`[corio stress] ${b.name}: ${JSON.stringify(r.counts)}`);
-      expect(r.failed).toBe(0);
+      expect(r.failed, r.firstFailure).toBe(0);
       expect([r.ioInFlight, r.nativeInFlight, r.nativeQueued, r.after]).toEqual([0, 0, 0, 0]);
       expect(r.liveTasks).toBe(1);  // main
       expect(r.counts.cancels).toBeGreaterThan(0);
