@@ -4,10 +4,13 @@
 // completion costs one array read. A request whose task was cancelled stays in the table — and its buffer
 // stays referenced — until the kernel's completion arrives (DESIGN.md, Cancellation); only then is the token
 // reused. An open() that succeeds after its task gave up would leak a descriptor, so it is closed here.
+import { constants as osConstants } from 'node:os';
 import type { NativeBackend } from '../drivers/native.js';
 import { CorioError, Interrupted, systemError } from './errors.js';
 import { Instruction, stackOnResume, type Waiter } from './instruction.js';
 import { describeTarget, type TraceRecorder } from './trace.js';
+
+const { ECANCELED, EINTR } = osConstants.errno;
 
 export const Op = {
   open: 0,
@@ -284,8 +287,9 @@ export class IoTable {
       return;
     }
     if (request.interrupted) {
-      // -ECANCELED (125) or -EINTR (4): it stopped. A write cut short moved `result` bytes: say so.
-      const stopped = result === -125 || result === -4;
+      // -ECANCELED or -EINTR: it stopped. A write cut short moved `result` bytes: say so. The numbers are the
+      // platform's (ECANCELED is 125 on Linux, 89 on macOS, 105 in the Windows C runtime the IOCP backend uses).
+      const stopped = result === -ECANCELED || result === -EINTR;
       const isWrite = request.op === Op.write || request.op === Op.writev;
       if (stopped) return waiter.fail(new Interrupted(0));
       if (isWrite && result >= 0 && result < request.requestedBytes()) return waiter.fail(new Interrupted(result));
