@@ -225,6 +225,9 @@ export class IoTable {
     const a = request.args;
     const n = this.native;
     const pos = a.position ?? CURRENT_POSITION;
+    // Read before the call: a backend may run the operation inside it (io_uring's inline writes), and its
+    // trace record must not start before its submission.
+    const submittedAt = this.trace !== null ? this.trace.now() : 0;
     // One crossing into native code per operation (DESIGN.md, Crossing cost).
     switch (request.op) {
       case Op.open: n.open(token, a.path!, a.flags!, a.mode!); break;
@@ -256,7 +259,7 @@ export class IoTable {
       // The waiter is the task itself when a task issued the operation (a batching layer, such as write
       // coalescing, waits on its own behalf: the trace shows those as the loop's).
       const task = (waiter as { id?: unknown } | null)?.id;
-      this.trace.submitted(token, opNames[request.op], request.requestedBytes(), describeTarget(a.fd, a.path), typeof task === 'number' ? task : 0);
+      this.trace.submitted(token, opNames[request.op], request.requestedBytes(), describeTarget(a.fd, a.path), typeof task === 'number' ? task : 0, submittedAt);
     }
   }
 

@@ -162,10 +162,11 @@ export class TraceRecorder {
   }
 
   /** @internal an operation reached the backend under `token`. */
-  submitted(token: number, kind: string, bytes: number, target: string, taskId: number): void {
+  /** `at`: when the submission began (now() read before the call into the binding, which may run it inline). */
+  submitted(token: number, kind: string, bytes: number, target: string, taskId: number, at: number = this.now()): void {
     this.submittedThisIteration++;
     const record: OperationRecord = {
-      id: this.nextOperation++, kind, bytes, target, task: this.taskNumber(taskId), submit: this.now(), complete: -1, result: 0,
+      id: this.nextOperation++, kind, bytes, target, task: this.taskNumber(taskId), submit: at, complete: -1, result: 0,
       ranOn: 'unknown', worker: 0, runStart: -1, runEnd: -1,
     };
     this.inFlight.set(token, record);
