@@ -86,7 +86,17 @@ export function caught(fn: () => unknown): Error & Record<string, unknown> {
 }
 
 /** The simulation backend (src/drivers/sim), which every build has: file tests run on it too. */
-export const simBackend: BackendProbe = { name: 'sim', available: true, reason: 'the simulation: in-memory file system, seeded scheduling' };
+/**
+ * Why the simulation cannot stand in for a disk here, or '': its file system speaks POSIX paths, and on
+ * Windows corio's path handling (node:path's resolve and dirname, e.g. in writeFileAtomic) turns them into
+ * drive paths (Z:\\d\\…) it has never heard of.
+ */
+export const noSimPaths: string =
+  process.platform === 'win32' ? "the simulation's file system has POSIX paths, which node:path on Windows makes drive paths" : '';
+
+export const simBackend: BackendProbe = noSimPaths
+  ? { name: 'sim', available: false, reason: noSimPaths }
+  : { name: 'sim', available: true, reason: 'the simulation: in-memory file system, seeded scheduling' };
 
 /** What file tests iterate: every compiled backend (skipped where unavailable) and the simulation. */
 export const fileBackendMatrix: BackendProbe[] = [...backendMatrix, simBackend];

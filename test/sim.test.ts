@@ -8,7 +8,7 @@ import {
   simulate, SimFs, SimCrash, TraceRecorder, BLOCK_SIZE, type SimContext,
 } from '../src/index.js';
 import { SeededRandom } from '../src/drivers/sim/random.js';
-import { backendMatrix, scratch } from './helpers.js';
+import { backendMatrix, noSimPaths, scratch, skipTitle } from './helpers.js';
 
 type Shape = { code?: unknown; errno?: unknown; syscall?: unknown; path?: unknown; dest?: unknown } | null;
 function* shapeOf(body: () => Generator<unknown, unknown, unknown>): Generator<unknown, Shape, unknown> {
@@ -37,7 +37,7 @@ function completionOrder(seed: number): { order: string[]; trace: string } {
 }
 
 describe('simulation: determinism', () => {
-  it('one seed gives an identical trace, bit for bit; other seeds reorder completions', () => {
+  it.skipIf(noSimPaths !== '')(skipTitle('one seed gives an identical trace, bit for bit; other seeds reorder completions', noSimPaths), () => {
     const a = completionOrder(7);
     const b = completionOrder(7);
     expect(b.trace).toBe(a.trace);
@@ -104,7 +104,7 @@ describe('simulation: POSIX semantics', () => {
   // The same failing calls on a real backend (in a scratch directory) and on the simulation (in the same path
   // of its own namespace): the errors must be the same, field for field.
   const real = backendMatrix.find((b) => b.available);
-  it.skipIf(real === undefined)(`errors have the codes, errno, syscall and path of ${real?.name ?? 'a real backend'}${real ? '' : ' (skipped: no backend available)'}`, () => {
+  it.skipIf(real === undefined || noSimPaths !== '')(`errors have the codes, errno, syscall and path of ${real?.name ?? 'a real backend'}${real ? (noSimPaths ? ` (skipped: ${noSimPaths})` : '') : ' (skipped: no backend available)'}`, () => {
     const dir = scratch();
     const sim = new SimFs();
     sim.mkdirp(dir);
@@ -311,7 +311,7 @@ describe('simulation: crash points and the durability model', () => {
 describe('simulation: simulate() on corio\'s durable writes', () => {
   const opts = (extra: object = {}) => ({ seeds: 6, crashes: 'each' as const, initial: { data: { 'value.json': '{"v":0}' } }, ...extra });
 
-  it('writeFileAtomic passes every crash point of its test program: the old content or the new, whole', () => {
+  it.skipIf(noSimPaths !== '')(skipTitle('writeFileAtomic passes every crash point of its test program: the old content or the new, whole', noSimPaths), () => {
     const report = simulate(function* (sim: SimContext) {
       yield* writeFileAtomic('/data/value.json', '{"v":1}');
       sim.note(1);
@@ -398,7 +398,7 @@ describe('simulation: simulate() on corio\'s durable writes', () => {
     expect(report.describe()).toContain(`seed ${f.seed}, crash after operation ${f.crashPoint}`);
   });
 
-  it('faults by seed: writeFileAtomic under random EIO and ENOSPC never leaves a broken value', () => {
+  it.skipIf(noSimPaths !== '')(skipTitle('faults by seed: writeFileAtomic under random EIO and ENOSPC never leaves a broken value', noSimPaths), () => {
     const report = simulate(function* () {
       for (let v = 1; v <= 3; v++) yield* writeFileAtomic('/data/value.json', JSON.stringify({ v }));
     }, opts({
