@@ -7,6 +7,7 @@
       "sources": [
         "native/addon.cc",
         "native/binding/signals.cc",
+        "native/binding/hosted.cc",
         "native/core/backend.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
@@ -25,7 +26,8 @@
             "native/core/linux/epoll.cc",
             "native/core/pool.cc",
             "native/core/posix/pool_os.cc",
-            "native/core/posix/signals.cc"
+            "native/core/posix/signals.cc",
+            "native/binding/hosted_uv.cc"
           ]
         }],
         ["OS=='mac'", {
@@ -36,7 +38,8 @@
             "native/core/mac/kqueue.cc",
             "native/core/pool.cc",
             "native/core/posix/pool_os.cc",
-            "native/core/posix/signals.cc"
+            "native/core/posix/signals.cc",
+            "native/binding/hosted_uv.cc"
           ]
         }],
         ["OS=='win'", {
@@ -47,7 +50,8 @@
             "native/core/win/ops.cc",
             "native/core/win/pool_os.cc",
             "native/core/win/signals.cc",
-            "native/core/pool.cc"
+            "native/core/pool.cc",
+            "native/binding/hosted_win.cc"
           ],
           "defines": ["_WIN32_WINNT=0x0602", "WINVER=0x0602", "WIN32_LEAN_AND_MEAN", "NOMINMAX"]
         }],

@@ -140,7 +140,7 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
   }
 
   // new NativeBackend(kind, completions: Int32Array, options?: {queueDepth, maxInFlight, poolThreads,
-  //                   forceUringErrno})
+  //                   forceUringErrno, pollable})
   explicit NativeBackend(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeBackend>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsString())
@@ -177,6 +177,10 @@ class NativeBackend : public Napi::ObjectWrap<NativeBackend> {
       options.max_in_flight = uint32_t(opt("maxInFlight", 1, kMaxTokens, options.max_in_flight));
       options.pool_threads = uint32_t(opt("poolThreads", 1, 256, options.pool_threads));
       options.force_uring_errno = int(opt("forceUringErrno", 0, 4095, 0));
+      Napi::Value pollable = o.Get("pollable");
+      if (!pollable.IsUndefined() && !pollable.IsBoolean())
+        throw_error(env, "type", "ERR_INVALID_ARG_TYPE", "options.pollable must be a boolean");
+      options.pollable = pollable.IsBoolean() && pollable.As<Napi::Boolean>().Value();
     }
     auto choice = corio::create_backend(info[0].As<Napi::String>().Utf8Value(), options);
     reason_ = choice.reason;
@@ -593,6 +597,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     return Napi::Number::New(info.Env(), corio::thread_cpu_ms());
   }));
   corio::binding::register_signals(env, exports);
+  corio::binding::register_hosted(env, exports);
   return exports;
 }
 

@@ -35,6 +35,12 @@
 //     (io_uring's SINGLE_ISSUER ties the ring to its creating thread).
 // 11. wait() with capacity <= 0 only flushes and returns 0; a NaN timeout polls. A kernel error that cannot
 //     happen on a healthy ring (e.g. EBADF on the ring fd) aborts with a message rather than being guessed at.
+// 12. pollable_fd() is a descriptor another event loop may watch for readability (libuv's uv_poll_t, in
+//     corio's hosted mode): it becomes readable whenever wait(…, 0) would return a completion or a wake, and
+//     stays readable until wait() has taken them (level-triggered). -1 when the mechanism has none (IOCP:
+//     a completion port is not a descriptor libuv can poll). Completions kept back by `capacity` need not
+//     keep it readable: a caller that got a full batch calls wait() again without waiting for readiness.
+//     Only a backend made with BackendOptions::pollable promises this (io_uring picks its ring flags by it).
 //
 // Why this shape: it is the intersection of a completion model (io_uring, IOCP) and a readiness model with a
 // pool (epoll, kqueue). Readiness backends turn pool results into completions at the boundary, so the loop
@@ -163,6 +169,8 @@ class Backend {
   // Starts (or, with null, stops) recording where each operation runs into `sink` (trace.h), which the
   // caller keeps alive until the backend is destroyed or the sink is replaced. Off by default.
   virtual void set_trace(TraceSink* sink) = 0;
+  // Contract 12. The default is "none", which is the honest answer for a backend that cannot be polled.
+  virtual int pollable_fd() const { return -1; }
 };
 
 // Destructor drain rounds, process-wide, that ran out their timeout before everything in flight had
@@ -182,6 +190,12 @@ struct BackendOptions {
   // Test-only: makes the io_uring probe fail as if setup returned this errno (e.g. EPERM), so the fallback
   // path is exercised on machines where io_uring works. 0 = off.
   int force_uring_errno = 0;
+  // The backend will be watched through pollable_fd() by another loop (hosted mode; contract 12). io_uring
+  // then sets up its ring without IORING_SETUP_DEFER_TASKRUN: measured on Linux 6.18, an epoll set (what
+  // libuv's uv_poll_t uses) watching a DEFER_TASKRUN ring never reported it readable when an io-wq write
+  // completed (0 of 5 rounds), while COOP_TASKRUN and plain rings did (5 of 5). poll(2) on the same
+  // DEFER_TASKRUN ring did see the completions, so a test with poll() alone would not have caught it.
+  bool pollable = false;
 };
 
 struct BackendChoice {

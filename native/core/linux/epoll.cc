@@ -62,6 +62,9 @@ class EpollBackend final : public Backend {
   }
 
   const char* name() const override { return "epoll"; }
+  // The pool's and wake()'s eventfd is in this epoll set, so the set is readable when either fired
+  // (contract 12; an epoll fd is itself pollable).
+  int pollable_fd() const override { return epfd_; }
 
   void submit(const Submission& sub) override {
     submitted_++;

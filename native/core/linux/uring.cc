@@ -14,9 +14,10 @@
 //    are hashed onto one worker, in order. Creating a worker interrupts the submitting thread, so
 //    io_uring_enter fails with EINTR now and then; we retry with the remaining time.
 //  * With IORING_SETUP_DEFER_TASKRUN the kernel posts completions only when the submitting thread enters
-//    with IORING_ENTER_GETEVENTS; the ring fd would never wake an epoll. That is fine here because we do not
-//    poll the ring: we sleep inside io_uring_enter itself, and wake() reaches us through an eventfd read
-//    that stays armed in the ring.
+//    with IORING_ENTER_GETEVENTS; the ring fd would never wake an epoll. That is fine in run() because we do
+//    not poll the ring: we sleep inside io_uring_enter itself, and wake() reaches us through an eventfd read
+//    that stays armed in the ring. Hosted mode does poll it (libuv's epoll), so a pollable backend is set up
+//    without DEFER_TASKRUN (BackendOptions::pollable in backend.h has the measurement).
 //  * IORING_SETUP_SINGLE_ISSUER binds the ring to the thread that creates it: calls from another thread fail
 //    with EEXIST. Contract 10 (one loop thread) makes that free; wake() never touches the ring.
 //  * Without IORING_FEAT_NODROP completions that do not fit the CQ would be lost; with it they wait on an
@@ -198,6 +199,9 @@ class UringBackend final : public Backend {
   int wait(Completion* out, int capacity, double timeout_ms) override;
   void wake() override;
   BackendStats stats() const override;
+  // Completions land in the CQ and wake() completes the eventfd read armed in the ring, so the ring fd is
+  // readable for both (backend.h contract 12; with a pollable ring, see BackendOptions::pollable).
+  int pollable_fd() const override { return ring_->fd; }
   void set_trace(TraceSink* sink) override {
     trace_ = sink;
     if (helper_) helper_->set_trace(sink);

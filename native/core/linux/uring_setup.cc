@@ -153,7 +153,10 @@ Probed probe(const BackendOptions& options, const TestHooks& hooks, std::string*
   auto ring = std::make_unique<Ring>();
   io_uring_params p;
   int err = 0;
-  for (size_t i = size_t(std::clamp(hooks.first_setup_attempt, 0, 2)); i < std::size(attempts); i++) {
+  // A pollable ring (hosted mode, backend.h BackendOptions::pollable) must wake an epoll that watches it,
+  // which a DEFER_TASKRUN ring does not: start at COOP_TASKRUN.
+  int first = std::max(hooks.first_setup_attempt, options.pollable ? 1 : 0);
+  for (size_t i = size_t(std::clamp(first, 0, 2)); i < std::size(attempts); i++) {
     uint32_t flags = attempts[i];
     std::memset(&p, 0, sizeof(p));
     p.flags = flags | IORING_SETUP_CQSIZE;

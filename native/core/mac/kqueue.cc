@@ -62,6 +62,9 @@ class KqueueBackend final : public Backend {
   }
 
   const char* name() const override { return "kqueue"; }
+  // A kqueue descriptor is readable while events are pending (EVFILT_USER from the pool and wake()), and
+  // can itself be watched by another kqueue, as libuv's uv_poll_t does (contract 12).
+  int pollable_fd() const override { return kq_; }
 
   void submit(const Submission& sub) override {
     submitted_++;
