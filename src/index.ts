@@ -1,6 +1,10 @@
 // corio's public API.
 export { run, spawn, sleep, now, backend, currentLoop, stats, dumpTasks } from './run.js';
 export type { RunOptions, SpawnOptions, BackendKind, BackendInfo, Main, LoopStats } from './run.js';
+export { start, call, settled } from './hosted.js';
+export type { StartOptions } from './hosted.js';
+export { until, cancellationSignal, withAbortSignal } from './concurrency/interop.js';
+export type { PromiseSource } from './concurrency/interop.js';
 export type { DebugOptions, SlowStep } from './core/loop.js';
 export { yieldNow, suspend, Instruction } from './core/instruction.js';
 export type { Operation, Op, Waiter } from './core/instruction.js';

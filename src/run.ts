@@ -62,7 +62,7 @@ export interface RunOptions {
   sim?: SimOptions;
 }
 
-function traceOption(options: RunOptions): { recorder: TraceRecorder; path: string | null } | undefined {
+export function traceOption(options: RunOptions): { recorder: TraceRecorder; path: string | null } | undefined {
   const t = options.trace ?? (process.env.CORIO_TRACE ? process.env.CORIO_TRACE : undefined);
   if (t === undefined) return undefined;
   if (t instanceof TraceRecorder) return { recorder: t, path: null };
@@ -72,7 +72,7 @@ function traceOption(options: RunOptions): { recorder: TraceRecorder; path: stri
   return { recorder: new TraceRecorder(), path: t };
 }
 
-function fileDefaults(options: RunOptions): FileDefaults {
+export function fileDefaults(options: RunOptions): FileDefaults {
   const envOff = (name: string) => process.env[name] === '0' || process.env[name] === 'false';
   const c = options.files?.coalesceWrites;
   const maxBytes = typeof c === 'object' && c !== null ? c.maxBytes : 16 * 1024;
@@ -86,7 +86,7 @@ function fileDefaults(options: RunOptions): FileDefaults {
   };
 }
 
-function debugOptions(options: RunOptions): DebugOptions | undefined {
+export function debugOptions(options: RunOptions): DebugOptions | undefined {
   if (options.debug === false) return undefined;
   if (typeof options.debug === 'object' && options.debug !== null) return options.debug;
   const env = process.env.CORIO_DEBUG;
@@ -160,7 +160,7 @@ export function run<T>(main: Main<T>, options: RunOptions = {}): T {
 }
 
 // Written synchronously once the loop has closed: the run is over, nothing else waits on this thread.
-function writeTrace(recorder: TraceRecorder, path: string): void {
+export function writeTrace(recorder: TraceRecorder, path: string): void {
   writeFileSync(path, JSON.stringify(toTraceFile(recorder)));
   if (process.env.CORIO_TRACE_QUIET !== '1') {
     console.error(`corio: trace of ${recorder.operations.length} operations and ${recorder.steps.length} task steps written to ${path}`);
@@ -179,16 +179,25 @@ function runWatchingSignals(loop: Loop, main: Task<unknown>, watcher: SignalWatc
   let stoppedBy: StopSignal | undefined;
   while (!main.done) {
     loop.runOnce();
-    if (!watcher.pending) continue;
-    for (const signal of watcher.take()) {
-      if (process.listenerCount(signal) > 0) {
-        // Node calls signal listeners with (name, number).
-        (process.emit as (event: string, ...args: unknown[]) => boolean)(signal, signal, osConstants.signals[signal]);
-      } else if (stoppedBy === undefined) {
-        stoppedBy = signal;
-        watcher.exitOnNext();
-        main.cancel(`Task '${main.name}' was cancelled by ${signal}`);
-      }
+    if (watcher.pending) stoppedBy = actOnSignals(main, watcher, stoppedBy);
+  }
+  return stoppedBy;
+}
+
+/**
+ * The requests the watcher holds, acted on as run() and start() both do (runWatchingSignals): a signal the
+ * program listens for goes to its listeners; otherwise the first cancels main and arms exit-on-next.
+ * Returns the signal that cancelled main, if one has.
+ */
+export function actOnSignals(main: Task<unknown>, watcher: SignalWatcher, stoppedBy: StopSignal | undefined): StopSignal | undefined {
+  for (const signal of watcher.take()) {
+    if (process.listenerCount(signal) > 0) {
+      // Node calls signal listeners with (name, number).
+      (process.emit as (event: string, ...args: unknown[]) => boolean)(signal, signal, osConstants.signals[signal]);
+    } else if (stoppedBy === undefined && !main.done) {
+      stoppedBy = signal;
+      watcher.exitOnNext();
+      main.cancel(`Task '${main.name}' was cancelled by ${signal}`);
     }
   }
   return stoppedBy;

@@ -62,12 +62,13 @@ function child(args: string[], onLine: (line: string, proc: ChildProcess) => voi
 
 const posix = process.platform !== 'win32';
 
-for (const b of backendMatrix) {
-  describe.skipIf(!b.available || !posix)(`${backendTitle(b)}${posix ? '' : ' (skipped: POSIX signals)'}`, () => {
+// Both entry points (issue 13 part 5): the standalone run() and the hosted start(), same cases.
+for (const b of backendMatrix) for (const ep of ['run', 'start'] as const) {
+  describe.skipIf(!b.available || !posix)(`${backendTitle(b)}, ${ep}()${posix ? '' : ' (skipped: POSIX signals)'}`, () => {
     for (const [signal, exitCode] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-      it(`${signal} during run() cancels main: its finally ran and closed the file, exit code ${exitCode}`, async () => {
+      it(`${signal} during ${ep}() cancels main: its finally ran and closed the file, exit code ${exitCode}`, async () => {
         const dir = scratch();
-        const res = await child([fixture, entry, dir, b.name, 'sleep'], (line, proc) => {
+        const res = await child([fixture, entry, dir, b.name, 'sleep', ep], (line, proc) => {
           if (line === 'ready') proc.kill(signal);
         });
         expect(res.signal, res.stderr).toBe(null);
@@ -84,7 +85,7 @@ for (const b of backendMatrix) {
     it('a second SIGINT while the first one\'s finally blocks run ends the process at once', async () => {
       const dir = scratch();
       let sent = 0;
-      const res = await child([fixture, entry, dir, b.name, 'stuck'], (line, proc) => {
+      const res = await child([fixture, entry, dir, b.name, 'stuck', ep], (line, proc) => {
         // The finally sleeps an hour: only the second signal can end the process.
         if (line === 'ready' || line === 'in finally') {
           sent++;
@@ -98,16 +99,16 @@ for (const b of backendMatrix) {
 
     it('SIGTERM after SIGINT (a different second request) also ends the process at once', async () => {
       const dir = scratch();
-      const res = await child([fixture, entry, dir, b.name, 'stuck'], (line, proc) => {
+      const res = await child([fixture, entry, dir, b.name, 'stuck', ep], (line, proc) => {
         if (line === 'ready') proc.kill('SIGINT');
         if (line === 'in finally') proc.kill('SIGTERM');
       });
       expect(res.signal, res.stderr).toBe('SIGTERM');
     });
 
-    it('a program with its own process.on(\'SIGINT\') gets the signal inside run() and nothing is cancelled', async () => {
+    it(`a program with its own process.on('SIGINT') gets the signal inside ${ep}() and nothing is cancelled`, async () => {
       const dir = scratch();
-      const res = await child([fixture, entry, dir, b.name, 'listener'], (line, proc) => {
+      const res = await child([fixture, entry, dir, b.name, 'listener', ep], (line, proc) => {
         if (line === 'ready') proc.kill('SIGINT');
       });
       expect(res.code, res.stderr).toBe(0);
@@ -115,9 +116,9 @@ for (const b of backendMatrix) {
       expect(res.stdout).toContain('returned normally; SIGINT listeners: 1');
     });
 
-    it('after run() returns, Node\'s own handling is back: SIGINT ends the process as Node does', async () => {
+    it(`after ${ep}() settles, Node's own handling is back: SIGINT ends the process as Node does`, async () => {
       const dir = scratch();
-      const res = await child([fixture, entry, dir, b.name, 'after'], (line, proc) => {
+      const res = await child([fixture, entry, dir, b.name, 'after', ep], (line, proc) => {
         if (line === 'ready') proc.kill('SIGINT');
       });
       expect(res.signal, res.stderr).toBe('SIGINT');
@@ -125,7 +126,7 @@ for (const b of backendMatrix) {
 
     it('a caught SignalError is typed and leaves the exit code alone', async () => {
       const dir = scratch();
-      const res = await child([fixture, entry, dir, b.name, 'caught'], (line, proc) => {
+      const res = await child([fixture, entry, dir, b.name, 'caught', ep], (line, proc) => {
         if (line === 'ready') proc.kill('SIGINT');
       });
       expect(res.code, res.stderr).toBe(0);

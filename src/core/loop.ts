@@ -110,6 +110,16 @@ export class Loop implements TaskHost {
     return this.closed;
   }
 
+  /** Tasks wait for the next runReady phase. */
+  get hasReady(): boolean {
+    return this.readyCount > 0;
+  }
+
+  /** Work from outside any task made a task ready (a Promise settled, call()): tell the driver. */
+  kick(): void {
+    this.driver.kick?.();
+  }
+
   spawn<T>(coroutine: Iterator<Instruction<unknown>, T, unknown>, name?: string): Task<T> {
     if (this.closed) throw new Error('corio: the loop has closed');
     const task = new Task<T>(this, coroutine, name);
@@ -205,7 +215,8 @@ export class Loop implements TaskHost {
     if (this.readyCount > 0) return 0;
     const deadline = this.timers.peekDeadline();
     if (deadline !== undefined) return Math.max(0, deadline - this.now());
-    if (this.io.inFlight > 0) return -1;
+    // A guest loop (hosted mode) can be given work from outside at any time: idle is not a deadlock there.
+    if (this.io.inFlight > 0 || this.driver.guest === true) return -1;
     throw new DeadlockError([...this.live].map((t) => t.describeWait()));
   }
 
@@ -256,7 +267,7 @@ export class Loop implements TaskHost {
       // its CancelledError is unwound (task.ts), so run() returns even when a task would loop forever.
       let redeliveries = 0;
       while (this.live.size > 0) {
-        for (const task of this.live) task.teardown(`Task '${task.name}' was cancelled because run() ended`);
+        this.teardownLive('run()');
         if (this.stalled() && redeliveries++ < MAX_SHUTDOWN_REDELIVERIES) {
           // Every live task waits on something no task, timer or I/O can bring about: a cleanup (a finally
           // after the teardown's CancelledError) waiting on an Event nobody will set, say. runOnce would throw
@@ -267,18 +278,46 @@ export class Loop implements TaskHost {
         }
         this.runOnce();
       }
-      for (const file of [...this.openFiles]) file.closeLeftOpen();  // each close waits for the file's I/O
+      this.closeLeftOpenFiles();
       while (this.io.inFlight > 0) this.dispatchCompletions(this.driver.wait(-1, this.io.inFlight));
     } catch (e) {
       error = e;
     } finally {
-      this.closed = true;
-      setIoTableSource(null);
-      setCaptureStacks(false);
-      this.trace?.detach();
-      this.driver.close();
+      this.close();
     }
     if (error !== undefined) throw error;
+    return this.unobservedErrors();
+  }
+
+  // The phases of shutdown(), for a driver that cannot block (hosted.ts runs them across Node's turns).
+
+  /** Asks every live task to end (idempotent per task; call again for tasks spawned meanwhile). */
+  teardownLive(entry: string): void {
+    for (const task of this.live) task.teardown(`Task '${task.name}' was cancelled because ${entry} ended`);
+  }
+
+  /** Closes files the program left open; each close waits for the file's I/O. */
+  closeLeftOpenFiles(): void {
+    for (const file of [...this.openFiles]) file.closeLeftOpen();
+  }
+
+  /** Takes completions that are ready, without blocking (shutdown's last phase on a guest loop). */
+  pollCompletions(): void {
+    this.dispatchCompletions(this.driver.wait(0, this.io.inFlight));
+  }
+
+  /** Ends the loop: nothing may be submitted after this, and the driver is closed. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    setIoTableSource(null);
+    setCaptureStacks(false);
+    this.trace?.detach();
+    this.driver.close();
+  }
+
+  /** The failures nobody joined, as one error (or undefined). */
+  unobservedErrors(): UnobservedErrors | undefined {
     const unobserved = this.failed.filter((t) => !t.observed);
     if (unobserved.length === 0) return undefined;
     return new UnobservedErrors(unobserved.map((t) => ({ task: t.name, error: t.failure() })));

@@ -100,6 +100,8 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
   private unwindPending = false;
   /** Unwinding: the next step calls the generator's return() instead of next()/throw(). */
   private returning = false;
+  /** Made by the first abortSignal() call: most tasks never hand their cancellation to Promise code. */
+  private abortController: AbortController | null = null;
   private unwinding = false;
 
   constructor(
@@ -167,6 +169,10 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
     this.cancelRequests++;
     const root = this.scopes[0];
     const reason = message ?? `Task '${this.name}' was cancelled`;
+    // Before the delivery below, which may run code that checks the signal.
+    if (this.abortController !== null && !this.abortController.signal.aborted) {
+      this.abortController.abort(new CancelledError(reason, root));
+    }
     if (root.cancelled && root.delivered) {
       // The previous request was delivered and the task went on (it caught the error): this is a new one.
       root.delivered = false;
@@ -176,6 +182,22 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
       root.cancel(reason);  // several requests before delivery still make one CancelledError (as asyncio)
     }
     return true;
+  }
+
+  /**
+   * The task's cancellation as an AbortSignal, for Promise-based code it starts: aborted (with a
+   * CancelledError as its reason) by the first cancel() — a call, a task group's teardown, the entry point
+   * ending, SIGINT/SIGTERM on main. An AbortSignal cannot be reset, so a task that catches its
+   * CancelledError and goes on keeps an aborted signal. Scopes inside the task (timeouts) do not abort it:
+   * until((signal) => …) hands out a signal for exactly one wait, which any cancellation of that wait aborts.
+   */
+  abortSignal(): AbortSignal {
+    if (this.abortController === null) {
+      this.abortController = new AbortController();
+      const root = this.scopes[0];
+      if (root.cancelled || this.outcome === 'cancelled') this.abortController.abort(root.error());
+    }
+    return this.abortController.signal;
   }
 
   /** How many cancel() requests are outstanding: not taken back by uncancel() (asyncio's Task.cancelling). */

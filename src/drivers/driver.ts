@@ -1,7 +1,7 @@
 // The driver is what the loop waits on (STYLE.md 4: the loop logic never calls the OS itself). It owns the
 // clock and the backend's submission port. The native driver blocks in the addon; the virtual driver
-// (virtual.ts) jumps time forward when everything is idle, so tests of timeouts run in microseconds; a hosted
-// driver could later run the same loop inside Node's own loop.
+// (virtual.ts) jumps time forward when everything is idle, so tests of timeouts run in microseconds; the
+// hosted driver (hosted.ts) runs the same loop inside Node's own loop.
 import { isMainThread } from 'node:worker_threads';
 import { binding, type NativeBackend, type NativeBackendOptions } from './native.js';
 
@@ -27,10 +27,18 @@ export interface Driver {
    * provides it, from its seed, so those choices replay; otherwise they come from node:crypto.
    */
   random?(n: number): Uint8Array;
+  /**
+   * True when the loop is a guest in Node's event loop (hosted.ts): wait() never blocks, Promises settle
+   * between iterations, and work can arrive from outside any task (call(), a settled Promise), so "nothing
+   * can make progress" is no longer something the loop can know.
+   */
+  readonly guest?: boolean;
+  /** Something outside the loop made a task ready (a Promise settled): run an iteration soon. */
+  kick?(): void;
 }
 
 /** Completions handed over per wait(); more stay queued in the backend for the next iteration. */
-const COMPLETION_BATCH = 1024;
+export const COMPLETION_BATCH = 1024;
 
 /**
  * Longest single native wait in a worker thread, in ms. worker.terminate() (and process.exit() on the main

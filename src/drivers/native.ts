@@ -12,6 +12,24 @@ export interface NativeBackendOptions {
   poolThreads?: number;
   /** Test-only: make the io_uring probe fail as if setup returned this errno. */
   forceUringErrno?: number;
+  /**
+   * The backend will be watched by Node's loop (hosted mode): io_uring then avoids DEFER_TASKRUN, whose ring
+   * never wakes an epoll that watches it (BackendOptions::pollable in native/core/backend.h).
+   */
+  pollable?: boolean;
+}
+
+/**
+ * Hosted mode's libuv watcher (native/binding/hosted_uv.cc): a uv_poll_t on the backend's descriptor and a
+ * uv_timer_t, each holding a reference on Node's loop only while started.
+ */
+export interface HostedWatcher {
+  /**
+   * Timer: -1 stopped, else once after timeoutMs (rounded up). The descriptor is always polled (wake()
+   * must get through); holdLoop: whether that poll keeps Node's loop alive (I/O in flight).
+   */
+  arm(timeoutMs: number, holdLoop: boolean): void;
+  close(): void;
 }
 
 export interface NativeStats {
@@ -85,6 +103,10 @@ interface Binding {
   signalUnwatch(): void;
   /** The next request ends the process at once, as Node's default handling would. */
   signalExitOnNext(): void;
+  /** Flushes pending submissions without taking completions (native/binding/hosted.cc). */
+  hostedFlush(backend: NativeBackend): void;
+  /** null where no backend has a pollable descriptor (Windows: native/binding/hosted_win.cc says why). */
+  HostedWatcher: (new (backend: NativeBackend, onReady: () => void) => HostedWatcher) | null;
 }
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

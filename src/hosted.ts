@@ -1,0 +1,207 @@
+// start(): the hosted entry point. The same Loop, tasks, files and primitives as run(), driven from Node's
+// own event loop instead of owning the thread (trio's guest mode; DESIGN.md "Drivers"). Each wake-up of the
+// guest — its backend descriptor readable, its next timer due, a task made ready from outside — runs one
+// non-blocking iteration (Loop.runOnce, unchanged); tasks still ready afterwards continue in a later turn
+// via setImmediate, which Node runs after polling its own I/O, so neither side starves the other.
+//
+// run() against start():
+//  - run() blocks the thread until main finishes: the fastest loop (what the benchmarks measure), but no
+//    Promise settles and no Node timer or server callback runs until it returns.
+//  - start() returns a Promise at once; corio's tasks and Node's callbacks interleave. until() waits for
+//    Promises inside tasks and call() runs corio operations from Promise code (an HTTP handler).
+//
+// Shutdown is run()'s, spread over turns (phases below): when main ends, the remaining tasks are torn down
+// (their finally blocks may still wait, on I/O or on Promises), files left open are closed, the I/O in
+// flight is drained, then the Promise settles — with main's value, main's error, SignalError, or
+// UnobservedErrors, exactly what run() would have returned or thrown.
+import { hasActiveLoop, setActiveLoop } from './core/context.js';
+import { CorioError, describeValue, exitWithSignalCodeIfUncaught, SignalError, type StopSignal } from './core/errors.js';
+import { setIoTableSource } from './core/io.js';
+import { Loop } from './core/loop.js';
+import { toCoroutine, type Main } from './core/main.js';
+import type { Operation } from './core/instruction.js';
+import type { Task } from './core/task.js';
+import { requestedBackend } from './drivers/backends.js';
+import { HostedDriver } from './drivers/hosted.js';
+import { SignalWatcher } from './drivers/signals.js';
+import { actOnSignals, debugOptions, fileDefaults, traceOption, writeTrace, type RunOptions } from './run.js';
+
+/** start()'s options: run()'s, except the virtual clock (time in Node's loop is real time). */
+export type StartOptions = Omit<RunOptions, 'clock'>;
+
+type Phase =
+  | 'running'   // main has not finished
+  | 'tearing'   // main finished: the other tasks are being torn down
+  | 'draining'  // no task left: files closed, I/O in flight finishing
+  | 'done';
+
+/** The hosted loop of this thread, while one runs (call() and settled() find it here). */
+let hosted: HostedRun | null = null;
+
+class HostedRun {
+  phase: Phase = 'running';
+  readonly loop: Loop;
+  readonly main: Task<unknown>;
+  private readonly driver: HostedDriver;
+  private readonly watcher: SignalWatcher | null;
+  private stoppedBy: StopSignal | undefined;
+  private readonly trace: ReturnType<typeof traceOption>;
+
+  constructor(
+    main: Main<unknown>,
+    options: StartOptions,
+    private readonly settle: (ok: boolean, value: unknown) => void,
+  ) {
+    const coroutine = toCoroutine(main, 'start');
+    const debug = debugOptions(options);
+    const files = fileDefaults(options);
+    this.trace = traceOption(options);
+    const { kind } = requestedBackend(options.backend);
+    if (typeof kind !== 'string' || kind === '') {
+      throw new CorioError('ERR_INVALID_ARG_VALUE', `options.backend must be a backend name, got ${describeValue(kind)}`);
+    }
+    if ((options as RunOptions).clock !== undefined && (options as RunOptions).clock !== 'real') {
+      throw new CorioError('ERR_INVALID_ARG_VALUE',
+        `start() runs on real time: options.clock 'virtual' is for run(), got ${describeValue((options as RunOptions).clock)}`);
+    }
+    this.driver = new HostedDriver(kind, options.native, () => this.turn());
+    this.loop = new Loop(this.driver, debug, this.trace?.recorder);
+    this.loop.fileDefaults = files;
+    setActiveLoop(this.loop);
+    setIoTableSource(() => this.loop.io);
+    // Signals as in run() (README "Signals and termination"): the native watcher wakes the backend, so the
+    // descriptor Node polls becomes readable and the next turn acts on the request.
+    this.watcher = SignalWatcher.start(this.driver.io);
+    this.main = this.loop.spawn(coroutine, options.name ?? 'main');
+    this.main.observed = true;
+    this.driver.kick();
+  }
+
+  /** One wake-up: an iteration (or a shutdown step), then the plan for the next one. */
+  private turn(): void {
+    try {
+      if (this.phase === 'draining') this.loop.pollCompletions();
+      else this.loop.runOnce();
+      if (this.phase === 'running' && this.watcher !== null && this.watcher.pending) {
+        this.stoppedBy = actOnSignals(this.main, this.watcher, this.stoppedBy);
+      }
+      this.advance();
+      if (this.phase === 'done') return;
+      const deadline = this.loop.timers.peekDeadline();
+      this.driver.plan(
+        this.loop.hasReady || (this.phase === 'tearing' && this.loop.live.size === 0),
+        deadline === undefined ? -1 : Math.max(0, deadline - this.loop.now()),
+        this.loop.io.inFlight,
+      );
+    } catch (error) {
+      this.finish(error);  // a bug in corio itself, or an error from the driver: still shut down cleanly
+    }
+  }
+
+  private advance(): void {
+    if (this.phase === 'running' && this.main.done) this.phase = 'tearing';
+    if (this.phase === 'tearing') {
+      // Repeated each turn for tasks that cleanup code spawned meanwhile (Loop.shutdown does the same).
+      this.loop.teardownLive('start()');
+      if (this.loop.live.size > 0) return;
+      this.loop.closeLeftOpenFiles();
+      this.phase = 'draining';
+    }
+    if (this.phase === 'draining' && this.loop.io.inFlight === 0) this.finish(undefined);
+  }
+
+  private finish(loopError: unknown): void {
+    if (this.phase === 'done') return;
+    this.phase = 'done';
+    let untaken: StopSignal[] = [];
+    let closeError: unknown;
+    try {
+      this.loop.close();
+    } catch (error) {
+      closeError = error;
+    } finally {
+      if (this.watcher !== null) untaken = this.watcher.stop();
+      setActiveLoop(null);
+      hosted = null;
+      if (this.trace?.path) writeTrace(this.trace.recorder, this.trace.path);
+    }
+    for (const signal of untaken) process.kill(process.pid, signal);  // as run() does: Node's handling now
+    if (loopError !== undefined) return this.settle(false, loopError);
+    if (closeError !== undefined) return this.settle(false, closeError);
+    if (this.stoppedBy !== undefined && this.main.outcome === 'cancelled') {
+      exitWithSignalCodeIfUncaught();
+      return this.settle(false, new SignalError(this.stoppedBy));
+    }
+    let value: unknown;
+    try {
+      value = this.main.result();
+    } catch (error) {
+      return this.settle(false, error);
+    }
+    const unobserved = this.loop.unobservedErrors();
+    if (unobserved) return this.settle(false, unobserved);
+    this.settle(true, value);
+  }
+}
+
+/**
+ * Runs `main` on a corio loop that is a guest in Node's event loop and returns a Promise of main's value.
+ * Node's timers, sockets and Promises keep running meanwhile; inside tasks, until() waits for Promises, and
+ * call() runs operations on this loop from outside. Rejects with what run() would throw. One loop per
+ * thread: start() while a loop runs (hosted or run()) rejects with ERR_CORIO_NESTED_RUN.
+ */
+export function start<T>(main: Main<T>, options: StartOptions = {}): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (hasActiveLoop()) {
+      throw new CorioError('ERR_CORIO_NESTED_RUN',
+        'start() was called while a corio loop runs on this thread: use spawn(), or call() from outside a task');
+    }
+    hosted = new HostedRun(main as Main<unknown>, options, (ok, value) => (ok ? resolve(value as T) : reject(value)));
+  });
+}
+
+function runningHost(what: string): HostedRun {
+  if (hosted === null || hosted.phase !== 'running') {
+    throw new CorioError('ERR_CORIO_NOT_HOSTED',
+      `${what} needs a hosted corio loop: start the program with start() (run() owns the thread, so no Promise code runs beside it)`);
+  }
+  return hosted;
+}
+
+/**
+ * Runs `operation` as a new task on the running hosted loop and returns a Promise of its value (or its
+ * error). For Promise code beside corio — an HTTP handler: `await call(writeLog(entry))`. The task is a
+ * child of the loop like any spawn(): if main ends first, it is cancelled and the Promise rejects with
+ * CancelledError. Rejects with ERR_CORIO_NOT_HOSTED when no hosted loop runs.
+ */
+export function call<T>(operation: Main<T>): Promise<T> {
+  try {
+    const host = runningHost('call()');
+    const task = host.loop.spawn(toCoroutine(operation, 'call'), 'call');
+    host.loop.kick();
+    return settled(task);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * A Promise of a task's outcome: its value, or its error (CancelledError if it was cancelled). Counts as
+ * joining it: its failure is not reported as unobserved.
+ */
+export function settled<T>(task: Task<T>): Promise<T> {
+  task.observed = true;
+  return new Promise<T>((resolve, reject) => {
+    task.watch({
+      taskEnded: () => {
+        try {
+          resolve(task.result());
+        } catch (error) {
+          reject(error);
+        }
+      },
+    });
+  });
+}
+
+export type { Operation };

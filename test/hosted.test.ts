@@ -1,0 +1,287 @@
+// The hosted loop (issue 13 parts 1-4): start() runs corio as a guest in Node's event loop, so Node's
+// servers, timers and Promises keep running beside corio's tasks; until() waits for Promises inside tasks,
+// call() and settled() turn tasks into Promises, and AbortSignals cross both ways. Every case runs on every
+// backend this build has (backendMatrix). Nothing here waits on a wall-clock sleep: every wait ends on an
+// event the test itself causes.
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { readFile as readFileP } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import {
+  backend, call, CancelledError, cancellationSignal, CorioError, Event, readFile, run, settled, sleep, spawn,
+  start, stats, taskGroup, UnobservedErrors, until, withAbortSignal, writeFile, yieldNow,
+} from '../src/index.js';
+import { backendMatrix, backendTitle, scratch } from './helpers.js';
+
+async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {
+  const server = createServer(handler);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
+}
+
+async function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+describe('until() outside the hosted loop', () => {
+  it('inside run() throws ERR_CORIO_NOT_HOSTED at once instead of hanging', () => {
+    let error: unknown;
+    run(function* () {
+      try {
+        yield* until(Promise.resolve(1));
+      } catch (e) {
+        error = e;
+      }
+    });
+    expect(error).toBeInstanceOf(CorioError);
+    expect((error as CorioError).code).toBe('ERR_CORIO_NOT_HOSTED');
+    expect((error as Error).message).toContain('start()');
+  });
+
+  it('call() without a hosted loop rejects with ERR_CORIO_NOT_HOSTED', async () => {
+    await expect(call(function* () { return 1; })).rejects.toMatchObject({ code: 'ERR_CORIO_NOT_HOSTED' });
+  });
+
+  it('until() refuses what is not a Promise, with a TypeError', () => {
+    expect(() => until(42 as unknown as Promise<number>)).toThrow(TypeError);
+  });
+});
+
+for (const b of backendMatrix) {
+  describe.skipIf(!b.available)(backendTitle(b), () => {
+    const opts = { backend: b.name };
+
+    it('start() resolves with main\'s value and runs on the backend asked for', async () => {
+      const value = await start(function* () {
+        yield* sleep(1);
+        return `${backend().name}:${stats().iterations > 0}`;
+      }, opts);
+      expect(value).toBe(`${b.name}:true`);
+    });
+
+    it('start() rejects with main\'s error, and with failures nobody joined', async () => {
+      await expect(start(function* () {
+        yield* sleep(0);
+        throw new RangeError('main failed');
+      }, opts)).rejects.toThrow('main failed');
+      await expect(start(function* () {
+        spawn(function* () { throw new Error('orphan'); });
+        yield* sleep(1);
+      }, opts)).rejects.toBeInstanceOf(UnobservedErrors);
+    });
+
+    it('start() while a hosted loop runs rejects with ERR_CORIO_NESTED_RUN', async () => {
+      let nested: unknown;
+      await start(function* () {
+        nested = yield* until(start(function* () {}).then(() => 'resolved', (e: unknown) => e));
+      }, opts);
+      expect((nested as CorioError).code).toBe('ERR_CORIO_NESTED_RUN');
+    });
+
+    it('an HTTP server and setInterval keep serving while hosted corio writes 10,000 files', async () => {
+      const dir = scratch();
+      const { server, url } = await listen((_req, res) => res.end('pong'));
+      let ticks = 0;
+      const interval = setInterval(() => ticks++, 1);
+      let writing = true;
+      let answeredDuringWrites = 0;
+      // A client in Promise code, beside the hosted loop: requests answered while corio writes are counted.
+      const client = (async () => {
+        while (writing) {
+          const body = await (await fetch(url)).text();
+          if (body === 'pong' && writing) answeredDuringWrites++;
+        }
+      })();
+      const files = 10_000;
+      let ticksAtEnd = 0;
+      try {
+        await start(function* () {
+          yield* taskGroup(function* (g) {
+            for (let w = 0; w < 16; w++) {
+              g.spawn(function* () {
+                for (let i = w; i < files; i += 16) yield* writeFile(`${dir}/f${i}`, `file ${i} `.repeat(1 + (i % 7)));
+              });
+            }
+          });
+          ticksAtEnd = ticks;
+        }, opts);
+      } finally {
+        writing = false;
+        await client;
+        clearInterval(interval);
+        await close(server);
+      }
+      console.log(`[hosted] ${b.name}: ${answeredDuringWrites} HTTP requests answered and ${ticksAtEnd} interval ticks during 10,000 file writes`);
+      expect(answeredDuringWrites).toBeGreaterThan(0);
+      expect(ticksAtEnd).toBeGreaterThan(0);
+      for (let i = 0; i < files; i++) expect(readFileSync(`${dir}/f${i}`, 'utf8')).toBe(`file ${i} `.repeat(1 + (i % 7)));
+    });
+
+    it('fs.promises, a timer Promise and fetch to a local server resolve inside a hosted task', async () => {
+      const dir = scratch();
+      const { server, url } = await listen((req, res) => res.end(`hello ${req.url}`));
+      try {
+        const got = await start(function* () {
+          yield* writeFile(`${dir}/a.txt`, 'from corio');
+          const text = yield* until(readFileP(`${dir}/a.txt`, 'utf8'));
+          const timer = yield* until(delay(2, 'timer fired'));
+          const body = yield* until((signal) => fetch(`${url}x`, { signal }).then((r) => r.text()));
+          return [text, timer, body];
+        }, opts);
+        expect(got).toEqual(['from corio', 'timer fired', 'hello /x']);
+      } finally {
+        await close(server);
+      }
+    });
+
+    it('cancelling a task aborts its fetch: the server sees the connection close', async () => {
+      let requestArrived!: () => void;
+      const arrived = new Promise<void>((resolve) => (requestArrived = resolve));
+      let connectionClosed!: () => void;
+      const closed = new Promise<void>((resolve) => (connectionClosed = resolve));
+      // Never answers: only the client's abort can end the request.
+      const { server, url } = await listen((req) => {
+        req.socket.on('close', () => connectionClosed());
+        requestArrived();
+      });
+      try {
+        const outcome = await start(function* () {
+          let aborted: unknown;
+          const fetcher = spawn(function* () {
+            yield* until((signal) => {
+              signal.addEventListener('abort', () => (aborted = signal.reason));
+              return fetch(url, { signal });
+            });
+          });
+          yield* until(arrived);
+          fetcher.cancel();
+          const failure = yield* until(settled(fetcher).then(() => 'finished', (e: unknown) => e));
+          yield* until(closed);  // resolves only once the server's socket closed
+          return { failure, aborted };
+        }, opts);
+        expect(outcome.failure).toBeInstanceOf(CancelledError);
+        expect(outcome.aborted).toBeInstanceOf(CancelledError);
+      } finally {
+        await close(server);
+      }
+    });
+
+    it('call() from an HTTP handler writes through corio and resolves with the operation\'s value', async () => {
+      const dir = scratch();
+      let served = 0;
+      const { server, url } = await listen(async (req, res) => {
+        const n = ++served;
+        const bytes = await call(function* () {
+          yield* writeFile(`${dir}/log-${n}`, `request ${req.url}`);
+          return (yield* readFile(`${dir}/log-${n}`)).length;
+        });
+        res.end(String(bytes));
+      });
+      try {
+        const answers = await start(function* () {
+          const stop = new Event();
+          // Main waits for the handlers' work to arrive from outside (hosted mode has no deadlock to report).
+          const replies = yield* until(Promise.all([1, 2, 3].map((i) => fetch(`${url}r${i}`).then((r) => r.text()))));
+          stop.set();
+          yield* stop.wait();
+          return replies;
+        }, opts);
+        expect(answers).toEqual(['11', '11', '11']);  // 'request /rN'
+        for (let n = 1; n <= 3; n++) expect(readFileSync(`${dir}/log-${n}`, 'utf8')).toMatch(/^request \/r[123]$/);
+      } finally {
+        await close(server);
+      }
+    });
+
+    it('settled() resolves with a task\'s value and rejects with its error', async () => {
+      const results = await start(function* () {
+        const ok = spawn(function* () { yield* sleep(1); return 'value'; });
+        const bad = spawn(function* () { yield* sleep(1); throw new Error('task failed'); });
+        const a = yield* until(settled(ok));
+        const e = yield* until(settled(bad).then(() => null, (err: Error) => err.message));
+        return [a, e];
+      }, opts);
+      expect(results).toEqual(['value', 'task failed']);
+    });
+
+    it('a task cancelled while it waits in until() moves on at once, and its finally runs', async () => {
+      const never = new Promise<never>(() => {});
+      const log: string[] = [];
+      await start(function* () {
+        const waiter = spawn(function* () {
+          try {
+            yield* until(never);
+          } finally {
+            log.push('finally');
+          }
+        });
+        yield* sleep(1);
+        waiter.cancel();
+        yield* until(settled(waiter).catch((e: unknown) => log.push((e as Error).name)));
+      }, opts);
+      expect(log).toEqual(['finally', 'CancelledError']);
+    });
+
+    it('cancellationSignal() aborts when the task is cancelled, with a CancelledError as its reason', async () => {
+      const seen = await start(function* () {
+        let signal!: AbortSignal;
+        const t = spawn(function* () {
+          signal = yield* cancellationSignal();
+          yield* sleep(3_600_000);
+        });
+        yield* sleep(1);
+        const before = signal.aborted;
+        t.cancel('stop now');
+        yield* until(settled(t).catch(() => undefined));
+        return { before, after: signal.aborted, reason: (signal.reason as Error).message };
+      }, opts);
+      expect(seen).toEqual({ before: false, after: true, reason: 'stop now' });
+    });
+
+    it('withAbortSignal() cancels its body when a signal aborts from Promise code; the cause is signal.reason', async () => {
+      const controller = new AbortController();
+      const reason = new Error('client went away');
+      setTimeout(() => controller.abort(reason), 1);
+      const caughtError = await start(function* () {
+        try {
+          yield* withAbortSignal(controller.signal, function* () { yield* sleep(3_600_000); });
+          return null;
+        } catch (e) {
+          return e;
+        }
+      }, opts);
+      expect(caughtError).toBeInstanceOf(CancelledError);
+      expect((caughtError as Error & { cause: unknown }).cause).toBe(reason);
+      // An already aborted signal cancels before the body's first suspension.
+      const early = await start(function* () {
+        let steps = 0;
+        try {
+          yield* withAbortSignal(AbortSignal.abort('done'), function* () { steps++; yield* yieldNow(); steps++; });
+        } catch (e) {
+          return [steps, (e as Error & { cause: unknown }).cause];
+        }
+        return [steps, null];
+      }, opts);
+      expect(early).toEqual([1, 'done']);
+    });
+
+    it('ready tasks do not starve Node: setImmediate callbacks run while tasks keep yielding', async () => {
+      let immediates = 0;
+      let keepGoing = true;
+      const spin = () => { immediates++; if (keepGoing) setImmediate(spin); };
+      setImmediate(spin);
+      const seenByTask = await start(function* () {
+        for (let i = 0; i < 200; i++) yield* yieldNow();
+        return immediates;
+      }, opts);
+      keepGoing = false;
+      // One loop iteration per turn of Node's loop: each of the 200 yields let Node run its check phase.
+      expect(seenByTask).toBeGreaterThanOrEqual(100);
+    });
+  });
+}
