@@ -26,8 +26,11 @@ import { HostedDriver } from './drivers/hosted.js';
 import { SignalWatcher } from './drivers/signals.js';
 import { actOnSignals, debugOptions, fileDefaults, traceOption, writeTrace, type RunOptions } from './run.js';
 
-/** start()'s options: run()'s, except the virtual clock (time in Node's loop is real time). */
-export type StartOptions = Omit<RunOptions, 'clock'>;
+/**
+ * start()'s options: run()'s. clock: 'virtual' jumps time when the guest is idle but for its timers, as in
+ * run(); Node's own timers keep real time, so it is for tests of corio code, not of code mixing both.
+ */
+export type StartOptions = RunOptions;
 
 type Phase =
   | 'running'   // main has not finished
@@ -60,11 +63,10 @@ class HostedRun {
     if (typeof kind !== 'string' || kind === '') {
       throw new CorioError('ERR_INVALID_ARG_VALUE', `options.backend must be a backend name, got ${describeValue(kind)}`);
     }
-    if ((options as RunOptions).clock !== undefined && (options as RunOptions).clock !== 'real') {
-      throw new CorioError('ERR_INVALID_ARG_VALUE',
-        `start() runs on real time: options.clock 'virtual' is for run(), got ${describeValue((options as RunOptions).clock)}`);
+    if (options.clock !== undefined && options.clock !== 'real' && options.clock !== 'virtual') {
+      throw new CorioError('ERR_INVALID_ARG_VALUE', `options.clock must be 'real' or 'virtual', got ${describeValue(options.clock)}`);
     }
-    this.driver = new HostedDriver(kind, options.native, () => this.turn());
+    this.driver = new HostedDriver(kind, options.native, () => this.turn(), options.clock);
     this.loop = new Loop(this.driver, debug, this.trace?.recorder);
     this.loop.fileDefaults = files;
     setActiveLoop(this.loop);
@@ -80,6 +82,7 @@ class HostedRun {
   /** One wake-up: an iteration (or a shutdown step), then the plan for the next one. */
   private turn(): void {
     try {
+      const submissions = this.loop.io.submissions;
       if (this.phase === 'draining') this.loop.pollCompletions();
       else this.loop.runOnce();
       if (this.phase === 'running' && this.watcher !== null && this.watcher.pending) {
@@ -89,7 +92,8 @@ class HostedRun {
       if (this.phase === 'done') return;
       const deadline = this.loop.timers.peekDeadline();
       this.driver.plan(
-        this.loop.hasReady || (this.phase === 'tearing' && this.loop.live.size === 0),
+        this.loop.hasReady,
+        this.loop.io.submissions !== submissions,
         deadline === undefined ? -1 : Math.max(0, deadline - this.loop.now()),
         this.loop.io.inFlight,
       );

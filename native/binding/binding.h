@@ -14,7 +14,7 @@ Backend* backend_of(Napi::Value value);
 // signals.cc: signalWatch, signalUnwatch, signalExitOnNext.
 void register_signals(Napi::Env env, Napi::Object exports);
 
-// hosted.cc: hostedFlush, and through register_hosted_watcher (hosted_uv.cc on POSIX, hosted_win.cc on
+// hosted.cc: through register_hosted_watcher (hosted_uv.cc on POSIX, hosted_win.cc on
 // Windows) HostedWatcher, or null where the platform has no pollable backend.
 void register_hosted(Napi::Env env, Napi::Object exports);
 void register_hosted_watcher(Napi::Env env, Napi::Object exports);

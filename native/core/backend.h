@@ -191,10 +191,11 @@ struct BackendOptions {
   // path is exercised on machines where io_uring works. 0 = off.
   int force_uring_errno = 0;
   // The backend will be watched through pollable_fd() by another loop (hosted mode; contract 12). io_uring
-  // then sets up its ring without IORING_SETUP_DEFER_TASKRUN: measured on Linux 6.18, an epoll set (what
-  // libuv's uv_poll_t uses) watching a DEFER_TASKRUN ring never reported it readable when an io-wq write
-  // completed (0 of 5 rounds), while COOP_TASKRUN and plain rings did (5 of 5). poll(2) on the same
-  // DEFER_TASKRUN ring did see the completions, so a test with poll() alone would not have caught it.
+  // then sets up its ring without IORING_SETUP_DEFER_TASKRUN or COOP_TASKRUN: measured on Linux 6.18, an
+  // epoll set (what libuv's uv_poll_t uses) watching a DEFER_TASKRUN ring never reported it readable when
+  // an io-wq write completed (0 of 5 rounds), while COOP_TASKRUN and plain rings did (5 of 5); poll(2) on
+  // the DEFER_TASKRUN ring did see them, so a test with poll() alone would not catch it. uring_setup.cc says
+  // why COOP_TASKRUN is left out too.
   bool pollable = false;
 };
 

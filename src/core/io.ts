@@ -212,6 +212,9 @@ export class IoTable {
   private requests: (IoRequest | undefined)[] = [];
   private freeTokens: number[] = [];
   inFlight = 0;
+  /** Submissions ever made: a driver that cannot block (hosted) compares it across an iteration to know
+   *  whether the backend has work it has not been handed yet (the next wait() flushes it). */
+  submissions = 0;
 
   constructor(
     private readonly native: NativeBackend,
@@ -254,6 +257,7 @@ export class IoTable {
     request.token = token;
     request.waiter = waiter;
     this.inFlight++;
+    this.submissions++;
     request.owner?.submitted();
     if (this.trace !== null) {
       // The waiter is the task itself when a task issued the operation (a batching layer, such as write

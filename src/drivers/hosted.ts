@@ -33,10 +33,26 @@ export class HostedDriver implements Driver {
   private full = false;
   private closed = false;
 
+  /**
+   * Virtual time (virtual.ts's rule, for tests): the clock stands still while anything runs or I/O is in
+   * flight, and jumps to the next timer when the guest is otherwise idle. Promises from outside do not
+   * hold it back: a hosted test with a virtual clock should wait on corio's own work.
+   */
+  private virtualClock: number | null = null;
+
   /** `onWake` runs one loop iteration; it is called from Node's loop, never from inside wait(). */
-  constructor(kind: string, options: NativeBackendOptions | undefined, private readonly onWake: () => void) {
+  constructor(
+    kind: string,
+    options: NativeBackendOptions | undefined,
+    private readonly onWake: () => void,
+    clock: 'real' | 'virtual' = 'real',
+  ) {
+    if (clock === 'virtual') this.virtualClock = 0;
     this.io = new binding.NativeBackend(kind, this.completions, { ...options, pollable: true });
     try {
+      // io_uring arms its wake read as an SQE when it is made; submit it now, so that a wake() (a signal)
+      // reaches the descriptor even if the program never does I/O. A fresh backend has nothing to return.
+      this.io.wait(0);
       // A backend without a descriptor (IOCP) gets the timer fallback, whatever the platform.
       const Watcher = binding.HostedWatcher;
       this.watcher = Watcher === null || this.io.name === 'iocp' ? null : new Watcher(this.io, () => this.wakeNow());
@@ -57,7 +73,7 @@ export class HostedDriver implements Driver {
     return this.watcher !== null;
   }
   now(): number {
-    return performance.now();
+    return this.virtualClock ?? performance.now();
   }
   /** Never blocks, whatever the loop asked for: Node's loop does the waiting. */
   wait(_timeoutMs: number): number {
@@ -71,19 +87,28 @@ export class HostedDriver implements Driver {
   }
 
   /**
-   * After an iteration: when to run the next one. `ready`: tasks are ready (run in a later turn of Node's
-   * loop, after its I/O). Otherwise submissions made in the iteration are flushed now — the next wait() may
-   * be far away — and the guest sleeps until its descriptor is readable (only while I/O is in flight) or
-   * its next timer (`timerMs`, -1: none). Only those keep Node's loop alive.
+   * After an iteration: when to run the next one. `ready`: tasks are ready. `unflushed`: the iteration
+   * submitted work, which only the next wait() hands to the kernel or the pool. Both mean another
+   * iteration in a later turn of Node's loop (after its I/O). A flush-only call would not do: io_uring's
+   * and epoll's flush also reaps what is ready into the backend's own queue, where no descriptor shows it.
+   * Otherwise the guest sleeps until its descriptor is readable or its next timer (`timerMs`, -1: none);
+   * only I/O in flight and the timer keep Node's loop alive.
    */
-  plan(ready: boolean, timerMs: number, ioInFlight: number): void {
+  plan(ready: boolean, unflushed: boolean, timerMs: number, ioInFlight: number): void {
     if (this.closed) return;
-    if (ready || this.full) {
+    if (ready || unflushed || this.full) {
       this.disarm();
       this.kick();
       return;
     }
-    if (ioInFlight > 0) binding.hostedFlush(this.io);
+    if (this.virtualClock !== null) {
+      if (ioInFlight === 0 && timerMs >= 0) {
+        this.virtualClock += timerMs;  // idle with a timer pending: jump to it
+        this.kick();
+        return;
+      }
+      timerMs = -1;  // time stands still while the kernel works
+    }
     if (this.watcher !== null) {
       this.watcher.arm(timerMs, ioInFlight > 0);
       return;

@@ -103,8 +103,6 @@ interface Binding {
   signalUnwatch(): void;
   /** The next request ends the process at once, as Node's default handling would. */
   signalExitOnNext(): void;
-  /** Flushes pending submissions without taking completions (native/binding/hosted.cc). */
-  hostedFlush(backend: NativeBackend): void;
   /** null where no backend has a pollable descriptor (Windows: native/binding/hosted_win.cc says why). */
   HostedWatcher: (new (backend: NativeBackend, onReady: () => void) => HostedWatcher) | null;
 }

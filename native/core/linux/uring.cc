@@ -1020,6 +1020,11 @@ int UringBackend::wait(Completion* out, int capacity, double timeout_ms) {
       // Only internal completions (a cancel's answer) or an interruption: wait again for the time left.
     }
   }
+  // Reaping re-arms the wake and helper eventfd reads as SQEs; hand them to the kernel now rather than with
+  // the next wait(). run() would not notice the difference, but a hosted loop polls the ring fd between
+  // waits and may not call wait() again until it is readable: an unsubmitted wake read would make the next
+  // wake() (a signal) invisible to it. Costs an enter only in the rare wait that reaped a wake.
+  if (sq_unsubmitted() > 0) flush(false);
   int n = 0;
   while (n < capacity && !ready_.empty()) {
     out[n++] = ready_.front();
