@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CancelledError, Event, currentTask, open, run, shield, sleep, spawn, yieldNow } from '../src/index.js';
-import { backendMatrix, backendTitle, scratch, skipTitle } from './helpers.js';
+import { backendMatrix, backendTitle, scratch, skipTitle, loopMatrix, loopTitle, runOn } from './helpers.js';
 
 // The FIFO tests spawn mkfifo; Windows has no FIFOs in the file system.
 const noFifo = process.platform === 'win32' ? 'Windows has no FIFOs (mkfifo)' : '';
@@ -14,12 +14,13 @@ const noFifo = process.platform === 'win32' ? 'Windows has no FIFOs (mkfifo)' : 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const entry = join(root, 'dist', 'src', 'index.js');
 
-for (const b of backendMatrix) {
-  describe.skipIf(!b.available)(backendTitle(b), () => {
+// Every case on both entry points (run() and the hosted start()) and every backend: test/helpers.ts loopMatrix.
+for (const { kind, backend: b } of loopMatrix) {
+  describe.skipIf(!b.available)(loopTitle(kind, b), () => {
     const virtual = { backend: b.name, clock: 'virtual' } as const;
 
-    it('a cancelled task gets CancelledError at its suspension point; finally runs and may yield*', () => {
-      const log = run(function* () {
+    it('a cancelled task gets CancelledError at its suspension point; finally runs and may yield*', async () => {
+      const log = await runOn(kind, function* () {
         const log: string[] = [];
         const t = spawn(function* () {
           try {
@@ -47,8 +48,8 @@ for (const b of backendMatrix) {
       expect(log).toEqual(['start', 'caught cancel', 'finally done', 'join: CancelledError', 'outcome: cancelled']);
     });
 
-    it('a task that swallows the cancellation keeps running (a documented choice) and can suspend again', () => {
-      const result = run(function* () {
+    it('a task that swallows the cancellation keeps running (a documented choice) and can suspend again', async () => {
+      const result = await runOn(kind, function* () {
         const t = spawn(function* () {
           try {
             yield* sleep(1000);
@@ -65,8 +66,8 @@ for (const b of backendMatrix) {
       expect(result).toBe('survived');
     });
 
-    it('a task cancelled before it first runs never starts', () => {
-      const result = run(function* () {
+    it('a task cancelled before it first runs never starts', async () => {
+      const result = await runOn(kind, function* () {
         let ran = false;
         const t = spawn(function* () {
           ran = true;
@@ -82,9 +83,9 @@ for (const b of backendMatrix) {
       expect(result).toEqual({ ran: false, cancelled: true });
     });
 
-    it('a cancel while the task is running lands at its next suspension, and a result already delivered is kept', () => {
+    it('a cancel while the task is running lands at its next suspension, and a result already delivered is kept', async () => {
       const path = join(scratch(), 'kept.txt');
-      const result = run(function* () {
+      const result = await runOn(kind, function* () {
         const gate = new Event();
         let fd = -1;
         const t = spawn(function* () {
@@ -109,8 +110,8 @@ for (const b of backendMatrix) {
       expect(result).toEqual({ gotHandle: true, cancelled: true });
     });
 
-    it('a task can cancel itself; it lands at its next yield*', () => {
-      const result = run(function* () {
+    it('a task can cancel itself; it lands at its next yield*', async () => {
+      const result = await runOn(kind, function* () {
         const t = spawn(function* () {
           currentTask().cancel();
           let steps = 0;
@@ -127,8 +128,8 @@ for (const b of backendMatrix) {
       expect(result).toBe('cancelled');
     });
 
-    it('shield holds a cancellation back until the shielded body finishes', () => {
-      const log = run(function* () {
+    it('shield holds a cancellation back until the shielded body finishes', async () => {
+      const log = await runOn(kind, function* () {
         const log: string[] = [];
         const t = spawn(function* () {
           yield* shield(function* () {

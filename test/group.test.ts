@@ -18,7 +18,7 @@ import {
   taskGroup,
   yieldNow,
 } from '../src/index.js';
-import { backendMatrix, backendTitle, scratch } from './helpers.js';
+import { backendMatrix, backendTitle, scratch, loopMatrix, loopTitle, runOn } from './helpers.js';
 
 const value = <T>(ms: number, v: T) => function* () {
   yield* sleep(ms);
@@ -29,13 +29,14 @@ const failing = (ms: number, message: string) => function* (): Generator<never, 
   throw new Error(message);
 };
 
-for (const b of backendMatrix) {
-  describe.skipIf(!b.available)(backendTitle(b), () => {
+// Every case on both entry points (run() and the hosted start()) and every backend: test/helpers.ts loopMatrix.
+for (const { kind, backend: b } of loopMatrix) {
+  describe.skipIf(!b.available)(loopTitle(kind, b), () => {
     const virtual = { backend: b.name, clock: 'virtual' } as const;
 
-    it('one child throws while two sleep and one writes: the others are cancelled, their finally blocks run, only the failure is thrown', () => {
+    it('one child throws while two sleep and one writes: the others are cancelled, their finally blocks run, only the failure is thrown', async () => {
       const path = join(scratch(), 'group-writer.bin');
-      const outcome = run(function* () {
+      const outcome = await runOn(kind, function* () {
         const log: string[] = [];
         try {
           yield* taskGroup(function* (g) {
@@ -74,8 +75,8 @@ for (const b of backendMatrix) {
       expect(fs.statSync(path).size % 4096).toBe(0);  // every completed write is whole
     });
 
-    it('the group returns the body value after every child finished', () => {
-      const result = run(function* () {
+    it('the group returns the body value after every child finished', async () => {
+      const result = await runOn(kind, function* () {
         const done: string[] = [];
         const v = yield* taskGroup(function* (g) {
           g.spawn(function* () {
@@ -93,8 +94,8 @@ for (const b of backendMatrix) {
       expect(result).toEqual({ v: 'body value', done: ['fast', 'slow'], t: 30 });
     });
 
-    it('cancelling the parent cancels the group and its children, after which the parent ends cancelled', () => {
-      const result = run(function* () {
+    it('cancelling the parent cancels the group and its children, after which the parent ends cancelled', async () => {
+      const result = await runOn(kind, function* () {
         const log: string[] = [];
         const parent = spawn(function* () {
           yield* taskGroup(function* (g) {
@@ -121,8 +122,8 @@ for (const b of backendMatrix) {
       expect(result).toEqual(['child cleaned up', 'CancelledError']);
     });
 
-    it('the body throwing cancels the children; several failures are all reported, in order', () => {
-      const err = run(function* () {
+    it('the body throwing cancels the children; several failures are all reported, in order', async () => {
+      const err = await runOn(kind, function* () {
         try {
           yield* taskGroup(function* (g) {
             g.spawn(failing(1, 'first child'));
@@ -147,9 +148,9 @@ for (const b of backendMatrix) {
       expect(messages).toContain('second child, from its finally');
     });
 
-    it('failures inside a group are observed: run() does not report them again', () => {
-      expect(() =>
-        run(function* () {
+    it('failures inside a group are observed: run() does not report them again', async () => {
+      await expect(
+        runOn(kind, function* () {
           try {
             yield* taskGroup(function* (g) {
               g.spawn(failing(1, 'x'));
@@ -159,11 +160,11 @@ for (const b of backendMatrix) {
           }
           return 1;
         }, virtual),
-      ).not.toThrow();
+      ).resolves.toBe(1);
     });
 
-    it('all returns values in order; fails fast with the first error, cancelling the rest', () => {
-      const r = run(function* () {
+    it('all returns values in order; fails fast with the first error, cancelling the rest', async () => {
+      const r = await runOn(kind, function* () {
         const values = yield* all([value(30, 'a'), value(10, 'b'), value(20, 'c')]);
         const t1 = now();
         let cancelledFinally = false;
@@ -187,8 +188,8 @@ for (const b of backendMatrix) {
       expect(r).toEqual({ values: ['a', 'b', 'c'], t1: 30, message: 'boom', cancelledFinally: true, t2: 35 });
     });
 
-    it('allSettled collects every outcome without cancelling anything', () => {
-      const r = run(function* () {
+    it('allSettled collects every outcome without cancelling anything', async () => {
+      const r = await runOn(kind, function* () {
         return yield* allSettled<string>([value(10, 'ok'), failing(5, 'bad'), value(20, 'late')]);
       }, virtual);
       expect(r[0]).toEqual({ status: 'fulfilled', value: 'ok' });
@@ -197,8 +198,8 @@ for (const b of backendMatrix) {
       expect(r[2]).toEqual({ status: 'fulfilled', value: 'late' });
     });
 
-    it('race: the first to finish wins (value or error); losers are cancelled and awaited', () => {
-      const r = run(function* () {
+    it('race: the first to finish wins (value or error); losers are cancelled and awaited', async () => {
+      const r = await runOn(kind, function* () {
         const log: string[] = [];
         const loser = function* () {
           try {
@@ -221,8 +222,8 @@ for (const b of backendMatrix) {
       expect(r).toEqual({ v: 'fast', t: 10, log: ['loser cleaned up'], error: 'quick failure' });
     });
 
-    it('first: the first success wins; failures are skipped unless all fail', () => {
-      const r = run(function* () {
+    it('first: the first success wins; failures are skipped unless all fail', async () => {
+      const r = await runOn(kind, function* () {
         const v = yield* first([failing(1, 'a'), value(10, 'winner'), value(20, 'later')]);
         let agg: unknown;
         try {
@@ -235,8 +236,8 @@ for (const b of backendMatrix) {
       expect(r).toEqual({ v: 'winner', errors: ['x', 'y'] });
     });
 
-    it('asCompleted yields results in completion order', () => {
-      const order = run(function* () {
+    it('asCompleted yields results in completion order', async () => {
+      const order = await runOn(kind, function* () {
         const order: string[] = [];
         for (const next of asCompleted([value(30, 'c'), value(10, 'a'), value(20, 'b')])) {
           order.push(yield* next);
@@ -246,8 +247,8 @@ for (const b of backendMatrix) {
       expect(order).toEqual(['a', 'b', 'c']);
     });
 
-    it('a group child may spawn more children into the same group', () => {
-      const n = run(function* () {
+    it('a group child may spawn more children into the same group', async () => {
+      const n = await runOn(kind, function* () {
         let count = 0;
         yield* taskGroup(function* (g) {
           const grow = (depth: number) => function* (): Generator<never, void, unknown> {
@@ -265,9 +266,9 @@ for (const b of backendMatrix) {
       expect(n).toBe(15);
     });
 
-    it('a CancelledError from a child cancelled by its own code is not a group failure', () => {
+    it('a CancelledError from a child cancelled by its own code is not a group failure', async () => {
       expect(
-        run(function* () {
+        await runOn(kind, function* () {
           yield* taskGroup(function* (g) {
             const t = g.spawn(function* () {
               yield* sleep(100);

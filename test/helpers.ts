@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getSystemErrorMap } from 'node:util';
 import { afterAll } from 'vitest';
-import { compiledBackends, probeBackends, SimFs, type BackendProbe, type RunOptions, type SimFaults } from '../src/index.js';
+import { compiledBackends, probeBackends, run, start, SimFs, type BackendProbe, type Main, type RunOptions, type SimFaults } from '../src/index.js';
 import { SimHostFs, type HostFs } from './sim-host.js';
 
 /** Every compiled backend with whether this machine permits it; tests run on each available one. */
@@ -13,6 +13,32 @@ export const backendMatrix: BackendProbe[] = probeBackends();
 
 for (const b of backendMatrix) {
   if (!b.available) console.log(`[corio tests] backend '${b.name}' skipped: ${b.reason}`);
+}
+
+/**
+ * The two entry points (issue 13): 'standalone' is run(), which owns the thread; 'hosted' is start(), a
+ * guest in Node's loop. Behavioural suites run under both, on every backend, through runOn().
+ */
+export type LoopKind = 'standalone' | 'hosted';
+export const loopKinds: readonly LoopKind[] = ['standalone', 'hosted'];
+
+/** Every (entry point, backend) pair: the loop matrix the behavioural suites iterate over. */
+export const loopMatrix: { kind: LoopKind; backend: BackendProbe }[] = backendMatrix.flatMap((backend) =>
+  loopKinds.map((kind) => ({ kind, backend })));
+
+/** Title for a describe block of the loop matrix (says why it is skipped, like backendTitle). */
+export function loopTitle(kind: LoopKind, b: BackendProbe): string {
+  return `${kind} loop, ${backendTitle(b)}`;
+}
+
+/** Runs main with run() or start(), as a Promise either way (run()'s throw becomes a rejection). */
+export function runOn<T>(kind: LoopKind, main: Main<T>, options: RunOptions = {}): Promise<T> {
+  if (kind === 'hosted') return start(main, options);
+  try {
+    return Promise.resolve(run(main, options));
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /** Title for a per-backend describe block; an unavailable backend's block is skipped and says why. */

@@ -23,14 +23,15 @@ import {
   taskGroup,
   yieldNow,
 } from '../src/index.js';
-import { backendMatrix, backendTitle } from './helpers.js';
+import { backendMatrix, backendTitle, loopMatrix, loopTitle, runOn } from './helpers.js';
 
-for (const b of backendMatrix) {
-  describe.skipIf(!b.available)(backendTitle(b), () => {
+// Every case on both entry points (run() and the hosted start()) and every backend: test/helpers.ts loopMatrix.
+for (const { kind, backend: b } of loopMatrix) {
+  describe.skipIf(!b.available)(loopTitle(kind, b), () => {
     const virtual = { backend: b.name, clock: 'virtual' } as const;
 
-    it('Event wakes every waiter; waiting on a set event returns at once', () => {
-      const log = run(function* () {
+    it('Event wakes every waiter; waiting on a set event returns at once', async () => {
+      const log = await runOn(kind, function* () {
         const ev = new Event();
         const log: string[] = [];
         yield* taskGroup(function* (g) {
@@ -48,8 +49,8 @@ for (const b of backendMatrix) {
       expect(log).toEqual(['a@10', 'b@10', 'c@10', 'set already']);
     });
 
-    it('Lock: mutual exclusion, FIFO hand-off (no barging), release on error via with()', () => {
-      const log = run(function* () {
+    it('Lock: mutual exclusion, FIFO hand-off (no barging), release on error via with()', async () => {
+      const log = await runOn(kind, function* () {
         const lock = new Lock();
         const log: string[] = [];
         yield* taskGroup(function* (g) {
@@ -80,8 +81,8 @@ for (const b of backendMatrix) {
       expect(log).toEqual(['in 1', 'out 1', 'in 2', 'out 2', 'in 3', 'out 3', 'latecomer', 'locked after error: false']);
     });
 
-    it('Lock: a waiter cancelled in line does not take a turn; releasing an unlocked lock is an error', () => {
-      const r = run(function* () {
+    it('Lock: a waiter cancelled in line does not take a turn; releasing an unlocked lock is an error', async () => {
+      const r = await runOn(kind, function* () {
         const lock = new Lock();
         yield* lock.acquire();
         const waiter = spawn(function* () {
@@ -108,8 +109,8 @@ for (const b of backendMatrix) {
       expect(r).toEqual({ cancelled: true, locked: false, err: 'ERR_CORIO_LOCK' });
     });
 
-    it('Semaphore limits concurrency and serves waiters in order; BoundedSemaphore refuses extra releases', () => {
-      const r = run(function* () {
+    it('Semaphore limits concurrency and serves waiters in order; BoundedSemaphore refuses extra releases', async () => {
+      const r = await runOn(kind, function* () {
         const sem = new Semaphore(2);
         let active = 0;
         let peak = 0;
@@ -137,8 +138,8 @@ for (const b of backendMatrix) {
       expect(r).toEqual({ peak: 2, order: [0, 1, 2, 3, 4, 5], t: 30, code: 'ERR_CORIO_SEMAPHORE' });
     });
 
-    it('Condition: wait releases the lock, notify wakes in order, waitFor re-checks', () => {
-      const log = run(function* () {
+    it('Condition: wait releases the lock, notify wakes in order, waitFor re-checks', async () => {
+      const log = await runOn(kind, function* () {
         const cond = new Condition();
         const items: number[] = [];
         const log: string[] = [];
@@ -166,8 +167,8 @@ for (const b of backendMatrix) {
       expect(log).toEqual(['x took 1', 'y took 2']);
     });
 
-    it('Condition: a cancelled waiter holds the lock again when its CancelledError arrives', () => {
-      const r = run(function* () {
+    it('Condition: a cancelled waiter holds the lock again when its CancelledError arrives', async () => {
+      const r = await runOn(kind, function* () {
         const cond = new Condition();
         const t = spawn(function* () {
           yield* cond.lock.acquire();
@@ -187,8 +188,8 @@ for (const b of backendMatrix) {
       expect(r).toBe('CancelledError, holds lock: true');
     });
 
-    it('Barrier releases all parties together with arrival indexes, resets, and breaks on cancel', () => {
-      const r = run(function* () {
+    it('Barrier releases all parties together with arrival indexes, resets, and breaks on cancel', async () => {
+      const r = await runOn(kind, function* () {
         const barrier = new Barrier(3);
         const got: string[] = [];
         yield* taskGroup(function* (g) {
@@ -219,8 +220,8 @@ for (const b of backendMatrix) {
       expect(r.second).toBe('passed');
     });
 
-    it('Barrier: a party cancelled while waiting breaks the barrier for the others', () => {
-      const r = run(function* () {
+    it('Barrier: a party cancelled while waiting breaks the barrier for the others', async () => {
+      const r = await runOn(kind, function* () {
         const barrier = new Barrier(3);
         const a = spawn(function* () {
           try {
@@ -240,8 +241,8 @@ for (const b of backendMatrix) {
       expect(r).toBe(new BrokenBarrierError().name);
     });
 
-    it('a queue with maxsize 1 and 3 producers: producers wait, every item arrives once, per-producer order kept', () => {
-      const r = run(function* () {
+    it('a queue with maxsize 1 and 3 producers: producers wait, every item arrives once, per-producer order kept', async () => {
+      const r = await runOn(kind, function* () {
         const q = new Queue<string>(1);
         const got: string[] = [];
         let maxSize = 0;
@@ -272,8 +273,8 @@ for (const b of backendMatrix) {
       expect(r.got.slice(0, 7).map((x) => x[0])).toEqual(['A', 'A', 'B', 'C', 'A', 'B', 'C']);
     });
 
-    it('queue without waiting: putNowait/getNowait, QueueFull and QueueEmpty; join waits for taskDone', () => {
-      const r = run(function* () {
+    it('queue without waiting: putNowait/getNowait, QueueFull and QueueEmpty; join waits for taskDone', async () => {
+      const r = await runOn(kind, function* () {
         const q = new Queue<number>(2);
         q.putNowait(1);
         q.putNowait(2);
@@ -304,8 +305,8 @@ for (const b of backendMatrix) {
       expect(r).toEqual({ full: true, a: 1, b2: 2, empty: true, t: 10 });
     });
 
-    it('PriorityQueue returns smallest first (ties in insertion order); LifoQueue returns newest first', () => {
-      const r = run(function* () {
+    it('PriorityQueue returns smallest first (ties in insertion order); LifoQueue returns newest first', async () => {
+      const r = await runOn(kind, function* () {
         const pq = new PriorityQueue<[number, string]>();
         for (const item of [[3, 'c'], [1, 'a'], [2, 'b'], [1, 'a2']] as [number, string][]) yield* pq.put(item);
         const fromPq: string[] = [];
@@ -317,8 +318,8 @@ for (const b of backendMatrix) {
       expect(r).toEqual({ fromPq: ['a', 'a2', 'b', 'c'], fromLq: [3, 2, 1] });
     });
 
-    it('shutdown wakes every waiter: putters fail, getters drain then fail; immediate discards', () => {
-      const r = run(function* () {
+    it('shutdown wakes every waiter: putters fail, getters drain then fail; immediate discards', async () => {
+      const r = await runOn(kind, function* () {
         const q = new Queue<number>(1);
         q.putNowait(1);
         const results: string[] = [];

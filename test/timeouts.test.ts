@@ -14,14 +14,15 @@ import {
   withTimeout,
   yieldNow,
 } from '../src/index.js';
-import { backendMatrix, backendTitle } from './helpers.js';
+import { backendMatrix, backendTitle, loopMatrix, loopTitle, runOn } from './helpers.js';
 
-for (const b of backendMatrix) {
-  describe.skipIf(!b.available)(backendTitle(b), () => {
+// Every case on both entry points (run() and the hosted start()) and every backend: test/helpers.ts loopMatrix.
+for (const { kind, backend: b } of loopMatrix) {
+  describe.skipIf(!b.available)(loopTitle(kind, b), () => {
     const virtual = { backend: b.name, clock: 'virtual' } as const;
 
-    it('withTimeout returns the value when in time, throws TimeoutError when not, and cancels the body', () => {
-      const r = run(function* () {
+    it('withTimeout returns the value when in time, throws TimeoutError when not, and cancels the body', async () => {
+      const r = await runOn(kind, function* () {
         const inTime = yield* withTimeout(100, function* () {
           yield* sleep(50);
           return 'in time';
@@ -44,8 +45,8 @@ for (const b of backendMatrix) {
       expect(r).toEqual({ inTime: 'in time', log: ['body cancelled at 150'], timeout: true, ms: 100, t: 150 });
     });
 
-    it('moveOnAfter returns undefined at the deadline and the value before it', () => {
-      const r = run(function* () {
+    it('moveOnAfter returns undefined at the deadline and the value before it', async () => {
+      const r = await runOn(kind, function* () {
         const late = yield* moveOnAfter(10, function* () {
           yield* sleep(20);
           return 'late';
@@ -59,8 +60,8 @@ for (const b of backendMatrix) {
       expect(r).toEqual({ late: undefined, early: 'early', t: 15 });
     });
 
-    it('nested: the inner deadline fires first and is credited to the inner scope', () => {
-      const r = run(function* () {
+    it('nested: the inner deadline fires first and is credited to the inner scope', async () => {
+      const r = await runOn(kind, function* () {
         return yield* withTimeout(1000, function* () {
           try {
             yield* withTimeout(10, function* () {
@@ -75,8 +76,8 @@ for (const b of backendMatrix) {
       expect(r).toBe('inner timeout 10 at 10');
     });
 
-    it('nested: the outer deadline fires first and passes through the inner scope untouched', () => {
-      const r = run(function* () {
+    it('nested: the outer deadline fires first and passes through the inner scope untouched', async () => {
+      const r = await runOn(kind, function* () {
         try {
           yield* withTimeout(10, function* () {
             yield* moveOnAfter(1000, function* () {
@@ -92,8 +93,8 @@ for (const b of backendMatrix) {
       expect(r).toBe('outer timeout 10 at 10');
     });
 
-    it('deadlines passing at the same moment are credited to the outermost', () => {
-      const r = run(function* () {
+    it('deadlines passing at the same moment are credited to the outermost', async () => {
+      const r = await runOn(kind, function* () {
         try {
           yield* withTimeout(10, function* () {
             yield* withTimeout(10, function* () {
@@ -109,8 +110,8 @@ for (const b of backendMatrix) {
       expect(r).toBe('a TimeoutError');
     });
 
-    it('an outside cancellation arriving with the deadline is not swallowed (gh-86296)', () => {
-      const r = run(function* () {
+    it('an outside cancellation arriving with the deadline is not swallowed (gh-86296)', async () => {
+      const r = await runOn(kind, function* () {
         const t = spawn(function* () {
           yield* moveOnAfter(10, function* () {
             yield* sleep(1000);
@@ -129,8 +130,8 @@ for (const b of backendMatrix) {
       expect(r).toBe('cancelled');
     });
 
-    it('an outside cancellation while inside a timeout propagates as CancelledError, not TimeoutError', () => {
-      const r = run(function* () {
+    it('an outside cancellation while inside a timeout propagates as CancelledError, not TimeoutError', async () => {
+      const r = await runOn(kind, function* () {
         const t = spawn(function* () {
           yield* withTimeout(1000, function* () {
             yield* sleep(500);
@@ -148,8 +149,8 @@ for (const b of backendMatrix) {
       expect(r).toBe('CancelledError');
     });
 
-    it('absolute deadlines: withDeadline and moveOnAt', () => {
-      const r = run(function* () {
+    it('absolute deadlines: withDeadline and moveOnAt', async () => {
+      const r = await runOn(kind, function* () {
         yield* sleep(100);
         const moved = yield* moveOnAt(now() + 5, function* () {
           yield* sleep(50);
@@ -168,8 +169,8 @@ for (const b of backendMatrix) {
       expect(r).toEqual({ moved: undefined, timedOut: true, t: 110 });
     });
 
-    it('an hour of timeouts runs instantly on the virtual clock', () => {
-      const fired = run(function* () {
+    it('an hour of timeouts runs instantly on the virtual clock', async () => {
+      const fired = await runOn(kind, function* () {
         let fired = 0;
         for (let i = 0; i < 3600; i++) {
           const r = yield* moveOnAfter(1000, function* () {
@@ -183,7 +184,7 @@ for (const b of backendMatrix) {
       expect(fired).toEqual({ fired: 3600, t: 3_600_000 });
     });
 
-    it('bad arguments are RangeErrors', () => {
+    it('bad arguments are RangeErrors', async () => {
       expect(() => withTimeout(-1, function* () {})).toThrow(RangeError);
       expect(() => moveOnAfter(NaN, function* () {})).toThrow(RangeError);
     });
