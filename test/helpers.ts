@@ -90,9 +90,11 @@ export const noSymlinks: string = (() => {
 export const underWine: boolean = process.platform === 'win32' && existsSync('Z:\\proc\\self\\status');
 
 const roots: string[] = [];
+// Deleting tens of thousands of files takes a while on this kind of ext4 (NOTES.md), longer than vitest's
+// default hook timeout when other work shares the machine.
 afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
-});
+}, 300_000);
 
 /** A fresh empty directory, removed after the file's tests. */
 export function scratch(prefix = 'corio-test-'): string {
