@@ -21,6 +21,8 @@ const expected: Record<string, string[]> = {
     'with sync: every crash point of 120 passed',
   ],
   'sim-append-log': ['write only: caught: acknowledged record 0 is lost', 'write + datasync: passed all 50 crash points'],
+  'http-server': ['/a: logged', '/b: logged', '/c: logged', 'GET /a, GET /b, GET /c'],
+  'fetch-cancel': ['the request ended with CancelledError', 'the server saw the connection close'],
 };
 
 describe('README examples', () => {
