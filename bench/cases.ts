@@ -12,6 +12,8 @@ export interface SystemDef {
   env: Record<string, string>;
   /** Whether this system is a libuv io_uring variant (UV_USE_IO_URING=1). */
   nodeUring?: boolean;
+  /** corio systems: run the workload with start() (a guest in Node's loop) instead of run(). */
+  hosted?: boolean;
 }
 
 /** The system every ratio is taken against, from the same run. */
@@ -41,6 +43,18 @@ export function nodeSystems(withUring: boolean): SystemDef[] {
 
 export function corioSystem(backend: string): SystemDef {
   return { id: `corio-${backend}`, label: `corio ${backend}`, flavor: 'corio', backend, env: { UV_USE_IO_URING: '0' } };
+}
+
+/**
+ * corio's hosted mode (start(): a guest in Node's loop, issue 13) on `backend`: the same workload code as
+ * corioSystem, in the cases marked `hosted` (the file workloads W1-W3 and the task switch), so its cost
+ * against the standalone loop is read off one run.
+ */
+export function corioHostedSystem(backend: string): SystemDef {
+  return {
+    id: `corio-hosted-${backend}`, label: `corio hosted ${backend}`, flavor: 'corio', backend, hosted: true,
+    env: { UV_USE_IO_URING: '0' },
+  };
 }
 
 export interface Sizes {
@@ -118,6 +132,8 @@ export interface CaseDef {
   nodeUring: boolean;
   /** Creates many files: each run gets a fresh directory, deleted only after all runs. */
   createHeavy: boolean;
+  /** Whether corio's hosted systems run this case (issue 13: the file workloads and the task switch). */
+  hosted?: boolean;
   /** What a Node system does in this case when it is not the obvious file API. */
   systemNotes?: Partial<Record<Flavor, string>>;
   /** Short labels for the chart and the terminal, where a Node system is not a file API here. */
@@ -135,7 +151,7 @@ export function buildCases(s: Sizes): CaseDef[] {
     {
       id: 'w1', workload: 'W1', title: `W1 many files: ${num(s.files)} × ${mib(s.fileSize)}, ${s.concurrency} concurrent`,
       op: 'file (open+write+close)', factory: 'files', params: files, flavors: FILE_FLAVORS, nodeUring: true,
-      createHeavy: true,
+      createHeavy: true, hosted: true,
       targets: [
         { metric: 'throughput', against: BASELINE, min: 1.5, text: 'W1 ≥ 1.5× fs.promises' },
         { metric: 'throughput', against: 'node-sync', min: 1, text: 'W1 ≥ 1× fs sync (issue 16)' },
@@ -147,7 +163,7 @@ export function buildCases(s: Sizes): CaseDef[] {
       id: `w2-${inflight}`, workload: 'W2',
       title: `W2 sequential: ${mib(s.seqBytes)} in ${mib(s.chunk)} chunks, ${inflight} in flight`,
       op: `${mib(s.chunk)} write`, factory: 'sequential', params: { bytes: s.seqBytes, chunk: s.chunk, inflight },
-      flavors: FILE_FLAVORS, nodeUring: true, createHeavy: false,
+      flavors: FILE_FLAVORS, nodeUring: true, createHeavy: false, hosted: true,
       targets: inflight === 8
         ? [
             { metric: 'throughput', against: BASELINE, min: 1.3, text: 'W2 (8 in flight) ≥ 1.3× fs.promises' },
@@ -161,7 +177,7 @@ export function buildCases(s: Sizes): CaseDef[] {
       id: `w3-${inflight}`, workload: 'W3',
       title: `W3 small writes: ${num(s.smallWrites)} × ${s.smallSize} B to one file, ${inflight} in flight`,
       op: `${s.smallSize} B write`, factory: 'small', params: { count: s.smallWrites, size: s.smallSize, inflight },
-      flavors: FILE_FLAVORS, nodeUring: true, createHeavy: false,
+      flavors: FILE_FLAVORS, nodeUring: true, createHeavy: false, hosted: true,
       // Issue 16: every backend, one in flight, at least as fast as Node's file APIs; 32 in flight, twice plain
       // callbacks and as fast as sync calls.
       targets: inflight === 32
@@ -197,7 +213,7 @@ export function buildCases(s: Sizes): CaseDef[] {
   cases.push(
     {
       id: 'w5-switch', workload: 'W5', title: `W5 task switch: ${num(s.switches)} yields to the loop`,
-      op: 'switch', factory: 'switch', params: { count: s.switches }, flavors: ['corio', 'promises', 'callbacks'],
+      op: 'switch', factory: 'switch', params: { count: s.switches }, flavors: ['corio', 'promises', 'callbacks'], hosted: true,
       nodeUring: false, createHeavy: false,
       systemNotes: { corio: 'yield* yieldNow()', promises: 'await of a resolved promise', callbacks: 'setImmediate round trip' },
       labels: { promises: 'Node await', callbacks: 'Node setImmediate' },
@@ -235,7 +251,7 @@ export function buildCases(s: Sizes): CaseDef[] {
 
 /** The systems that run a case, in matrix order. */
 export function systemsFor(c: CaseDef, systems: readonly SystemDef[]): SystemDef[] {
-  return systems.filter((s) => c.flavors.includes(s.flavor) && (c.nodeUring || !s.nodeUring));
+  return systems.filter((s) => c.flavors.includes(s.flavor) && (c.nodeUring || !s.nodeUring) && (c.hosted === true || !s.hosted));
 }
 
 /** A copy of a case's parameters with every count divided by `factor` (for strace runs). */

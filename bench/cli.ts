@@ -16,7 +16,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { probeBackends } from '../src/index.js';
 import { caseSelected, parseCommand, systemSelected, USAGE, UsageError, type BenchOptions } from './args.js';
-import { buildCases, corioSystem, nodeSystems, scaleParams, type CaseDef, type SystemDef } from './cases.js';
+import { buildCases, corioHostedSystem, corioSystem, nodeSystems, scaleParams, type CaseDef, type SystemDef } from './cases.js';
 import { renderChart } from './chart.js';
 import { describeMachine, machineLine, otherActivity } from './machine.js';
 import { markdownReport, terminalTable, type BenchReport } from './report.js';
@@ -28,7 +28,8 @@ import { recordTraces, type TraceRun } from './traces.js';
 
 /** The systems this machine can run, after the --systems filter. */
 export function selectSystems(options: BenchOptions): SystemDef[] {
-  const corio = probeBackends().filter((b) => b.available).map((b) => corioSystem(b.name));
+  const available = probeBackends().filter((b) => b.available);
+  const corio = [...available.map((b) => corioSystem(b.name)), ...available.map((b) => corioHostedSystem(b.name))];
   return [...corio, ...nodeSystems(options.nodeUring)].filter((s) => systemSelected(s.id, options.systems));
 }
 
@@ -150,7 +151,8 @@ export async function bench(argv: string[], options: BenchOptions): Promise<numb
   // part of the whole matrix (npm run bench, --quick), not of a run narrowed with --workloads, and never
   // after a Ctrl-C. The traced runs use the strace runs' scaled-down sizes (a trace of every step of a
   // million task switches would be a file of hundreds of MB); traced and untraced use the same sizes.
-  const corioSystems = systems.filter((s) => s.flavor === 'corio');
+  // Start-up and tracing costs are the standalone loop's (the hosted systems run only the cases marked hosted).
+  const corioSystems = systems.filter((s) => s.flavor === 'corio' && !s.hosted);
   let startup: StartupFigure[] | undefined;
   let tracing: TracingFigure[] | undefined;
   const extraTargets = [];
