@@ -98,9 +98,12 @@ echo "kqueue core cases: $core_passed passed, $core_failed failed, $core_skipped
 stamp "building the addon (binding.gyp OS=='mac' sources, libkqueue) into build-kqueue/addon"
 napi_inc=$(node -p "require('node-api-headers').include_dir")
 naa_inc=$(node -p "require('node-addon-api').include_dir")
+# The hosted watcher (native/binding/hosted_uv.cc) includes libuv's uv.h, which node-api-headers does not
+# ship: take it from this Node's own headers (what node-gyp passes on a Mac).
+node_inc=$(node -p "require('path').join(require('path').dirname(process.execPath), '..', 'include', 'node')")
 addon_flags=(-std=c++20 -O2 -g -fPIC -pthread -fexceptions -Wall -Wextra -Wno-unused-parameter
              -DNAPI_VERSION=8 -DNODE_ADDON_API_CPP_EXCEPTIONS -DBUILDING_NODE_EXTENSION -DNODE_GYP_MODULE_NAME=corio
-             -I"$napi_inc" -I"$naa_inc")
+             -I"$napi_inc" -I"$naa_inc" -I"$node_inc")
 mapfile -t addon_srcs < <(node scripts/gyp-sources.mjs mac)
 addon=$out/addon/build/Release/corio.node
 rm -rf "$out/addon-obj" "$out/addon"; mkdir -p "$(dirname "$addon")"
