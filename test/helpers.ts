@@ -138,6 +138,8 @@ export interface FileTarget {
   /** A fresh empty directory (on 'sim', the same path created in its file system too). */
   scratch(prefix?: string): string;
   simulated: boolean;
+  /** The simulation's file system on 'sim' (to check what is open in it), else null. */
+  sim: SimFs | null;
   /** Why a test needs a real OS thing the simulation does not have ('' on a native backend). */
   needsOs(what: string): string;
 }
@@ -148,7 +150,7 @@ export interface FileTarget {
  */
 export function fileTarget(b: BackendProbe, faults?: SimFaults): FileTarget {
   if (b.name !== 'sim') {
-    return { options: { backend: b.name }, fs: nodeFs as unknown as HostFs, scratch, simulated: false, needsOs: () => '' };
+    return { options: { backend: b.name }, fs: nodeFs as unknown as HostFs, scratch, simulated: false, sim: null, needsOs: () => '' };
   }
   const sim = new SimFs();
   return {
@@ -160,6 +162,7 @@ export function fileTarget(b: BackendProbe, faults?: SimFaults): FileTarget {
       return dir;
     },
     simulated: true,
+    sim,
     needsOs: (what: string) => `the simulation has no ${what}`,
   };
 }

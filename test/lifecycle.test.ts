@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { CancelledError, open, readFile, run, sleep, spawn, stats, writeFile } from '../src/index.js';
-import { backendMatrix, backendTitle, caught, scratch, skipTitle } from './helpers.js';
+import { backendMatrix, backendTitle, caught, fileBackendMatrix, fileTarget, scratch as hostScratch, skipTitle } from './helpers.js';
 
 // The FIFO tests spawn mkfifo; Windows has no FIFOs in the file system.
 const noFifo = process.platform === 'win32' ? 'Windows has no FIFOs (mkfifo)' : '';
@@ -18,9 +18,13 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const entry = join(root, 'dist', 'src', 'index.js');
 const available = backendMatrix.filter((b) => b.available);
 
-for (const b of backendMatrix) {
+for (const b of fileBackendMatrix) {
   describe.skipIf(!b.available)(backendTitle(b), () => {
-    const opts = { backend: b.name };
+    // The same bodies on the disk (node:fs) and on the simulation (its own file system): see fileTarget.
+    const target = fileTarget(b);
+    const scratch = target.scratch;
+    const readFileSync = (path: string, encoding: BufferEncoding) => target.fs.readFileSync(path, encoding);
+    const opts = target.options;
 
     it('a second run after the first (and after one that failed) gets a fresh loop that does file I/O', () => {
       const path = join(scratch(), 'twice.txt');
@@ -109,7 +113,7 @@ for (const b of backendMatrix) {
       expect(err.message).toContain('cleanup failed');
     });
 
-    it.skipIf(noFifo !== '')(skipTitle('process.exit() from a task with writes in flight (one blocked on a FIFO) exits cleanly with its code', noFifo), () => {
+    it.skipIf((noFifo || target.needsOs('FIFOs, nor a child process to exit')) !== '')(skipTitle('process.exit() from a task with writes in flight (one blocked on a FIFO) exits cleanly with its code', noFifo || target.needsOs('FIFOs, nor a child process to exit')), () => {
       if (!existsSync(entry)) throw new Error('dist/ is not built: run npm install (or npx tsc)');
       const dir = scratch();
       const fifo = join(dir, 'fifo');
@@ -129,7 +133,7 @@ for (const b of backendMatrix) {
 
 describe('loops in several worker_threads at once', () => {
   it.skipIf(!existsSync(entry))('each thread runs its own loop with file I/O, on every available backend; all finish', async () => {
-    const dir = scratch();
+    const dir = hostScratch();
     const n = 6;
     const results = await Promise.all(
       Array.from({ length: n }, (_, id) => new Promise<Record<string, unknown>>((resolve, reject) => {

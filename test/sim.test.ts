@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  open, readFile, readdir, rename, mkdir, rmdir, stat, unlink, writeFile, writeFileAtomic, run, taskGroup, sleep, now,
+  open, readFile, readdir, rename, mkdir, rmdir, stat, unlink, writeFile, writeFileAtomic, run, spawn, taskGroup, sleep, now, yieldNow,
   simulate, SimFs, SimCrash, TraceRecorder, BLOCK_SIZE, type SimContext,
 } from '../src/index.js';
 import { SeededRandom } from '../src/drivers/sim/random.js';
@@ -55,6 +55,28 @@ describe('simulation: determinism', () => {
     }, { backend: 'sim', seed: 1 });
     expect(t).toBeGreaterThanOrEqual(60_000);
     expect(t).toBeLessThan(60_010);
+  });
+});
+
+describe('simulation: the clock', () => {
+  it('I/O in flight completes while a task keeps yielding without waiting (a poll costs virtual time)', () => {
+    const polls = run(function* () {
+      let done = false;
+      spawn(function* () { yield* writeFile('/f', 'x'); done = true; });
+      let n = 0;
+      while (!done) { yield* yieldNow(); n++; }
+      return n;
+    }, { backend: 'sim', seed: 2 });
+    expect(polls).toBeGreaterThan(0);
+  });
+
+  it('timers at fractional deadlines after fractional I/O latencies all fire (the clock always moves forward)', () => {
+    const t = run(function* () {
+      yield* writeFile('/f', 'x');  // the clock is now at a fractional latency
+      for (let i = 0; i < 50; i++) yield* sleep(0.1 + i / 7);
+      return now();
+    }, { backend: 'sim', seed: 4 });
+    expect(t).toBeGreaterThan(5 + 50 * 0.1);
   });
 });
 

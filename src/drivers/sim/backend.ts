@@ -90,6 +90,8 @@ interface Pending {
 }
 
 const CANCELED = -E.ECANCELED;
+/** Virtual time a poll with I/O in flight takes (1 µs). */
+const POLL_COST_MS = 0.001;
 const FD_BASE = 3;
 
 export class SimBackend implements NativeBackend {
@@ -350,13 +352,16 @@ export class SimBackend implements NativeBackend {
     }
     if (n > 0) return this.delivered(n);
     if (this.queue.length === 0) {
-      if (timeoutMs > 0) this.clock += timeoutMs;
+      if (timeoutMs > 0) this.advance(timeoutMs);
       return 0;
     }
+    // A poll (tasks are ready) costs a little time, as running them would: I/O in flight completes even
+    // while some task keeps yielding without waiting (a real kernel works meanwhile).
+    if (timeoutMs === 0) this.advance(POLL_COST_MS);
     let first = this.queue[0];
     for (const p of this.queue) if (p.due < first.due || (p.due === first.due && p.seq < first.seq)) first = p;
     if (timeoutMs >= 0 && this.clock + timeoutMs < first.due) {
-      this.clock += timeoutMs;
+      this.advance(timeoutMs);
       return 0;
     }
     if (first.due > this.clock) this.clock = first.due;
@@ -371,6 +376,17 @@ export class SimBackend implements NativeBackend {
       if (this.crashed !== null) throw this.crashed;
     }
     return this.delivered(n);
+  }
+
+  /**
+   * Moves the clock forward by `ms` (> 0), always by at least one representable step: the loop asks for
+   * `deadline - now`, and where that sum rounds back to `now` a plain += would leave the timer forever
+   * not quite due.
+   */
+  private advance(ms: number): void {
+    if (ms <= 0) return;
+    const target = this.clock + ms;
+    this.clock = target > this.clock ? target : nextUp(this.clock);
   }
 
   private delivered(n: number): number {
@@ -421,6 +437,15 @@ export class SimBackend implements NativeBackend {
     for (const f of this.files.values()) this.fs.close(f);
     this.files.clear();
   }
+}
+
+const bits = new Float64Array(1);
+const bitsInt = new BigInt64Array(bits.buffer);
+/** The next double above x (x ≥ 0). */
+function nextUp(x: number): number {
+  bits[0] = x;
+  bitsInt[0] += 1n;
+  return bits[0];
 }
 
 function view(buffer: ArrayBufferView, offset = 0, length = buffer.byteLength - offset): Uint8Array {

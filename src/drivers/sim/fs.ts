@@ -503,6 +503,17 @@ export class SimFs {
     return at;
   }
 
+  /** Open descriptions of the file at `path` (of every file without one): a leak check for tests. */
+  openCount(path?: string): number {
+    if (path !== undefined) {
+      const inode = this.lookup(path);
+      return typeof inode === 'number' ? 0 : inode.opens;
+    }
+    let n = 0;
+    for (const inode of this.inodes.values()) n += inode.opens;
+    return n;
+  }
+
   /** The size of an open file (for callers outside a run that read a whole file). */
   fstatSize(file: OpenFile): number {
     return this.inodes.get(file.ino)!.size;
