@@ -14,7 +14,12 @@ import {
   backend, call, CancelledError, cancellationSignal, CorioError, Event, readFile, run, settled, sleep, spawn,
   start, stats, taskGroup, UnobservedErrors, until, withAbortSignal, writeFile, yieldNow,
 } from '../src/index.js';
-import { backendMatrix, backendTitle, scratch } from './helpers.js';
+import { backendMatrix, backendTitle, scratch, underWine } from './helpers.js';
+
+// Under Wine 8 with Windows' node.exe, Node's own fetch (undici) to a server on 127.0.0.1 fails ('fetch failed',
+// cause UNKNOWN) while http.get to the same server works (checked by hand on 2026-12-02): the cases that fetch
+// skip there; the hosted loop's other cases run on IOCP.
+const noFetch = underWine ? " (skipped under Wine: Node's fetch to 127.0.0.1 fails there, http.get works)" : '';
 
 async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {
   const server = createServer(handler);
@@ -83,7 +88,7 @@ for (const b of backendMatrix) {
       expect((nested as CorioError).code).toBe('ERR_CORIO_NESTED_RUN');
     });
 
-    it('an HTTP server and setInterval keep serving while hosted corio writes 10,000 files', async () => {
+    it.skipIf(!!noFetch)('an HTTP server and setInterval keep serving while hosted corio writes 10,000 files' + noFetch, async () => {
       const dir = scratch();
       const { server, url } = await listen((_req, res) => res.end('pong'));
       let ticks = 0;
@@ -122,7 +127,7 @@ for (const b of backendMatrix) {
       for (let i = 0; i < files; i++) expect(readFileSync(`${dir}/f${i}`, 'utf8')).toBe(`file ${i} `.repeat(1 + (i % 7)));
     });
 
-    it('fs.promises, a timer Promise and fetch to a local server resolve inside a hosted task', async () => {
+    it.skipIf(!!noFetch)('fs.promises, a timer Promise and fetch to a local server resolve inside a hosted task' + noFetch, async () => {
       const dir = scratch();
       const { server, url } = await listen((req, res) => res.end(`hello ${req.url}`));
       try {
@@ -139,7 +144,7 @@ for (const b of backendMatrix) {
       }
     });
 
-    it('cancelling a task aborts its fetch: the server sees the connection close', async () => {
+    it.skipIf(!!noFetch)('cancelling a task aborts its fetch: the server sees the connection close' + noFetch, async () => {
       let requestArrived!: () => void;
       const arrived = new Promise<void>((resolve) => (requestArrived = resolve));
       let connectionClosed!: () => void;
@@ -171,7 +176,7 @@ for (const b of backendMatrix) {
       }
     });
 
-    it('call() from an HTTP handler writes through corio and resolves with the operation\'s value', async () => {
+    it.skipIf(!!noFetch)('call() from an HTTP handler writes through corio and resolves with the operation\'s value' + noFetch, async () => {
       const dir = scratch();
       let served = 0;
       const { server, url } = await listen(async (req, res) => {
