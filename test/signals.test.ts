@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SignalError } from '../src/index.js';
-import { backendMatrix, backendTitle, scratch } from './helpers.js';
+import { backendMatrix, backendTitle, hostedSkip, scratch } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const entry = join(root, 'dist', 'src', 'index.js');
@@ -64,7 +64,8 @@ const posix = process.platform !== 'win32';
 
 // Both entry points (issue 13 part 5): the standalone run() and the hosted start(), same cases.
 for (const b of backendMatrix) for (const ep of ['run', 'start'] as const) {
-  describe.skipIf(!b.available || !posix)(`${backendTitle(b)}, ${ep}()${posix ? '' : ' (skipped: POSIX signals)'}`, () => {
+  const noHosted = ep === 'start' && !!hostedSkip;
+  describe.skipIf(!b.available || !posix || noHosted)(`${backendTitle(b)}, ${ep}()${posix ? '' : ' (skipped: POSIX signals)'}${noHosted ? ` (skipped: ${hostedSkip})` : ''}`, () => {
     for (const [signal, exitCode] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
       it(`${signal} during ${ep}() cancels main: its finally ran and closed the file, exit code ${exitCode}`, async () => {
         const dir = scratch();
