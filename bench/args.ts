@@ -27,6 +27,8 @@ export interface BenchOptions {
   nodeUring: boolean;
   /** Per-child time limit in seconds. */
   timeout: number;
+  /** One more round under V8's CPU profiler, for the per-operation breakdown (default on, off with --quick). */
+  breakdown: boolean;
 }
 
 export type Command = { command: 'bench'; options: BenchOptions } | { command: 'help' } | { command: 'render'; file: string };
@@ -59,6 +61,8 @@ sync fs; Node also with UV_USE_IO_URING=1), interleaved in fresh processes, and 
   --trace                 also record a trace of one run of each case on each system, sizes divided by
                           --syscalls-scale: corio's own (open in ui.perfetto.dev, or corio trace FILE --svg)
                           and Node's trace events for the same workload, into <out>/<timestamp>-traces/
+  --no-breakdown          skip the per-operation cost breakdown: one extra run of every system on every case
+                          under V8's CPU profiler (on by default; --quick leaves it out, --breakdown adds it)
   --timeout S             per-run time limit in seconds (default 600)
   --render FILE.json      rewrite the markdown report and the chart of an earlier run from its JSON
   -h, --help              this text`;
@@ -132,6 +136,8 @@ export function parseCommand(argv: readonly string[]): Command {
         trace: { type: 'boolean' },
         'syscalls-scale': { type: 'string' },
         timeout: { type: 'string' },
+        breakdown: { type: 'boolean' },
+        'no-breakdown': { type: 'boolean' },
         render: { type: 'string' },
       },
     });
@@ -189,6 +195,8 @@ export function parseCommand(argv: readonly string[]): Command {
       syscallsScale: v['syscalls-scale'] !== undefined ? parsePositive(v['syscalls-scale'], 'syscalls-scale') : 10,
       nodeUring: !(v['no-node-uring'] ?? false),
       timeout: v.timeout !== undefined ? parsePositive(v.timeout, 'timeout') : 600,
+      // --quick keeps its budget (issue 15): with one run per case, the profiled round would double it.
+      breakdown: v['no-breakdown'] ? false : (v.breakdown ?? !quick),
     },
   };
 }

@@ -7,6 +7,7 @@ import { backend, run, start, stats, type LoopStats } from '../src/index.js';
 import type { SystemDef } from './cases.js';
 import { RegionMark, type Region } from './measure.js';
 import { factories } from './registry.js';
+import { startProfile, type ProfileShares } from './profile.js';
 import { percentile } from './stats.js';
 import type { Instance, Verified } from './workload.js';
 
@@ -22,6 +23,8 @@ export interface ChildSpec {
   round: number;
   /** false for strace runs, so the count covers the work and not the checking (default true). */
   verify?: boolean;
+  /** Sample the timed region with V8's CPU profiler every this many µs (the breakdown's extra run). */
+  profileUs?: number;
 }
 
 export interface CorioFigures {
@@ -53,6 +56,8 @@ export interface RunResult {
   lateness?: Lateness;
   verified?: Verified;
   verifyMs?: number;
+  /** The main thread's wall time in the region by kind of work (spec.profileUs runs only). */
+  profile?: ProfileShares;
 }
 
 export const RESULT_PREFIX = '@@corio-bench ';
@@ -76,12 +81,30 @@ export async function runSpec(spec: ChildSpec): Promise<RunResult> {
     result.ops = instance.ops;
     const flavor = spec.system.flavor;
     let mark: RegionMark;
+    // The profiler starts first and stops last of the marks' work, so its own start-up is outside the region.
+    let stopProfile: (() => ProfileShares | null) | null = null;
+    const profileOn = () => {
+      if (spec.profileUs) stopProfile = startProfile(spec.profileUs);
+    };
+    const profileOff = () => {
+      const shares = stopProfile?.();
+      if (shares) result.profile = shares;
+    };
 
     if (flavor === 'corio') {
       if (!instance.corio) throw new Error(`${spec.caseId} has no corio implementation`);
       let s0: LoopStats | undefined;
       let s1: LoopStats | undefined;
-      mark = new RegionMark(() => (s0 = stats()), () => (s1 = stats()));
+      mark = new RegionMark(
+        () => {
+          profileOn();
+          s0 = stats();
+        },
+        () => {
+          s1 = stats();
+          profileOff();
+        },
+      );
       const main = function* () {
         yield* instance.corio!(mark);
         return backend();
@@ -100,7 +123,7 @@ export async function runSpec(spec: ChildSpec): Promise<RunResult> {
         };
       }
     } else {
-      mark = new RegionMark();
+      mark = new RegionMark(profileOn, profileOff);
       if (flavor === 'promises' && instance.promises) await instance.promises(mark);
       else if (flavor === 'callbacks' && instance.callbacks) {
         await new Promise<void>((resolve, reject) => instance.callbacks!(mark, (e) => (e ? reject(e) : resolve())));

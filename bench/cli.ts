@@ -25,6 +25,7 @@ import { evaluateTargets, summarizeCase } from './summary.js';
 import { measureStartup, measureTracing, type StartupFigure, type TracingFigure } from './extras.js';
 import { countSyscalls, straceAvailable, type SyscallCount } from './syscalls.js';
 import { recordTraces, type TraceRun } from './traces.js';
+import { breakdowns } from './breakdown.js';
 
 /** The systems this machine can run, after the --systems filter. */
 export function selectSystems(options: BenchOptions): SystemDef[] {
@@ -115,7 +116,7 @@ export async function bench(argv: string[], options: BenchOptions): Promise<numb
     console.error(`note: other work is running on this machine (${activity.busy.length} processes, e.g. ${activity.busy[0]}); expect noise`);
   }
 
-  const jobs = plan(cases, systems, options.runs);
+  const jobs = plan(cases, systems, options.runs, options.breakdown);
   const interrupt = interruptible(progress);
   let outcome;
   try {
@@ -180,7 +181,7 @@ export async function bench(argv: string[], options: BenchOptions): Promise<numb
   const report: BenchReport = {
     version: 1,
     corioVersion: version,
-    ...(stopped ? { interrupted: { runs: outcome.results.length, of: jobs.length } } : {}),
+    ...(stopped ? { interrupted: { runs: outcome.results.length + outcome.profiled.length, of: jobs.length } } : {}),
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),
     durationS: (finished.getTime() - started.getTime()) / 1000,
@@ -198,6 +199,7 @@ export async function bench(argv: string[], options: BenchOptions): Promise<numb
     ...(traces ? { traces } : {}),
     ...(startup ? { startup } : {}),
     ...(tracing ? { tracing } : {}),
+    ...(options.breakdown ? { breakdown: breakdowns(cases, systems, outcome.profiled, summary) } : {}),
     results: outcome.results,
   };
 

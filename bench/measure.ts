@@ -5,6 +5,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 export interface ThreadCpu {
   /** The main thread: corio's loop, or Node's JS thread. */
   mainMs: number;
+  /**
+   * The part of mainMs spent in the kernel (system calls), from /proc/self/task/<pid>/stat: utime and stime
+   * come in clock ticks (10 ms), so this is mainMs × stime ÷ (utime + stime), good for regions of 100 ms up.
+   */
+  mainSysMs?: number;
+  /** Time the main thread was runnable but waited for a CPU (schedstat's second field): other work ran. */
+  mainRunqueueMs?: number;
   /** io_uring kernel workers (io-wq, threads named iou-wrk-*): buffered ext4 writes, syncs, creates. */
   iouWorkerMs: number;
   /** io_uring SQPOLL threads (iou-sqp-*): libuv's io_uring mode. */
@@ -20,6 +27,22 @@ export interface ThreadCpu {
 interface ThreadSample {
   comm: string;
   ns: number;
+  /** Nanoseconds spent runnable on a run queue, waiting for a CPU. */
+  queuedNs?: number;
+  /** Clock ticks in user mode and in the kernel (the main thread only). */
+  uticks?: number;
+  sticks?: number;
+}
+
+/** utime and stime of a thread, in clock ticks (fields 14 and 15 of stat; the name in field 2 may hold spaces). */
+function ticks(tid: string): { uticks: number; sticks: number } | undefined {
+  try {
+    const text = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { uticks: Number(f[11]), sticks: Number(f[12]) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** CPU time of each live thread of this process, from /proc/self/task/<tid>/schedstat (nanoseconds). */
@@ -34,8 +57,10 @@ export function sampleThreads(): Map<number, ThreadSample> {
   for (const tid of tids) {
     try {
       const comm = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
-      const ns = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-      out.set(Number(tid), { comm, ns });
+      const sched = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ');
+      const ns = Number(sched[0]);
+      const main = Number(tid) === process.pid;
+      out.set(Number(tid), { comm, ns, ...(main ? { queuedNs: Number(sched[1]), ...ticks(tid) } : {}) });
     } catch {
       // the thread exited while we looked
     }
@@ -47,8 +72,14 @@ export function threadBreakdown(before: Map<number, ThreadSample>, after: Map<nu
   const r: ThreadCpu = { mainMs: 0, iouWorkerMs: 0, iouSqpollMs: 0, otherMs: 0, exitedMs: 0, iouWorkers: 0 };
   for (const [tid, s] of after) {
     const ms = (s.ns - (before.get(tid)?.ns ?? 0)) / 1e6;
-    if (tid === process.pid) r.mainMs += ms;
-    else if (s.comm.startsWith('iou-wrk')) {
+    if (tid === process.pid) {
+      r.mainMs += ms;
+      const before0 = before.get(tid);
+      const u = (s.uticks ?? 0) - (before0?.uticks ?? 0);
+      const k = (s.sticks ?? 0) - (before0?.sticks ?? 0);
+      if (s.sticks !== undefined && u + k > 0) r.mainSysMs = (ms * k) / (u + k);
+      if (s.queuedNs !== undefined) r.mainRunqueueMs = (s.queuedNs - (before0?.queuedNs ?? 0)) / 1e6;
+    } else if (s.comm.startsWith('iou-wrk')) {
       r.iouWorkerMs += ms;
       r.iouWorkers++;
     } else if (s.comm.startsWith('iou-sqp')) r.iouSqpollMs += ms;
@@ -81,8 +112,9 @@ export class RegionMark {
   start(): void {
     if (this.started) throw new Error('bench: mark.start() called twice');
     this.started = true;
-    this.threads0 = sampleThreads();
+    // The hooks run outside the thread and CPU samples, so a profiler's start and stop are not in the region.
     this.onStart();
+    this.threads0 = sampleThreads();
     this.cpu0 = process.cpuUsage();
     this.t0 = performance.now();
   }
@@ -90,9 +122,10 @@ export class RegionMark {
   stop(): void {
     const wallMs = performance.now() - this.t0;
     const cpu = process.cpuUsage(this.cpu0);
+    const threads1 = sampleThreads();
     this.onStop();
     const userMs = cpu.user / 1000;
     const sysMs = cpu.system / 1000;
-    this.region = { wallMs, userMs, sysMs, threads: threadBreakdown(this.threads0, sampleThreads(), userMs + sysMs) };
+    this.region = { wallMs, userMs, sysMs, threads: threadBreakdown(this.threads0, threads1, userMs + sysMs) };
   }
 }

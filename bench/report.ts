@@ -10,6 +10,7 @@ import type { RoundNote } from './runner.js';
 import type { CaseSummary, SystemSummary, TargetResult } from './summary.js';
 import type { SyscallCount } from './syscalls.js';
 import type { StartupFigure, TracingFigure } from './extras.js';
+import { compactBreakdown, PART_LABELS, targetBreakdowns, type Breakdown, type BreakdownParts } from './breakdown.js';
 
 export interface BenchReport {
   version: 1;
@@ -39,6 +40,8 @@ export interface BenchReport {
   startup?: StartupFigure[];
   /** Throughput with CORIO_TRACE on against off, same rounds (bench/extras.ts). */
   tracing?: TracingFigure[];
+  /** Per-operation cost of every system on every case, from one extra profiled run each (bench/breakdown.ts). */
+  breakdown?: Breakdown[];
   /** Every run, as the child reported it. */
   results: RunResult[];
 }
@@ -111,6 +114,12 @@ export function terminalTable(r: BenchReport): string {
     for (const t of r.targets) {
       const mark = t.met === null ? '?' : t.met ? '✓' : '✗';
       lines.push(`  ${mark} ${pad(t.text, 58)} ${pad(t.systemId, 12)} needs ${pad(t.needs, 7)} of ${pad(against(r, t), 17)} got ${targetValue(t)}`);
+      // A missed target says where the time went, on both sides (the markdown has every target's).
+      if (t.met === false && r.breakdown) {
+        const { corio, reference } = targetBreakdowns(t, r.breakdown);
+        if (corio) lines.push(`      ${pad(t.systemId, 20)} ${compactBreakdown(corio)}`);
+        if (reference) lines.push(`      ${pad(against(r, t), 20)} ${compactBreakdown(reference)}`);
+      }
     }
   }
   return lines.join('\n');
@@ -131,6 +140,36 @@ function extrasLines(r: BenchReport): string[] {
     }
   }
   return lines;
+}
+
+/** "## Where the time goes": every profiled (case, system), µs per operation by kind of work. */
+export function breakdownSection(rows: readonly Breakdown[], r: BenchReport): string[] {
+  const keys = Object.keys(PART_LABELS) as (keyof BreakdownParts)[];
+  const L: string[] = ['## Where the time goes', ''];
+  L.push('µs per operation. One extra run of every system on every case, its timed region sampled by V8\'s CPU ' +
+    'profiler (the one `--cpu-prof` drives) every 100 µs; "profiled" is that run\'s main-thread wall time per ' +
+    'operation, "measured" the median of the measured runs (the difference is what sampling cost). Main thread: ' +
+    '**loop JS** (corio\'s loop, drivers, timers, I/O table), **task JS** (tasks, the file API, the workload\'s ' +
+    'code), **Node JS** (node:fs, promises, timers), **GC**, and native frames (addon methods, Node bindings, ' +
+    'libuv) split by the thread\'s clocks into **native code** (user CPU), **system calls** (kernel CPU, from ' +
+    'stime), **waiting** (wall − CPU: blocked in epoll_wait, io_uring_enter or a sync call\'s disk wait) and ' +
+    '**preempted** (runnable while another process had the CPU: the machine\'s noise, in this run). ' +
+    'Other threads, CPU per operation, medians of the measured runs: **kernel workers** (io_uring io-wq and ' +
+    'SQPOLL) and **pool threads** (corio\'s or libuv\'s pool, V8\'s helper threads). Native counters per ' +
+    'operation are in the results tables (enters/op).', '');
+  L.push(`| case | system | profiled | measured | ${keys.map((k) => PART_LABELS[k]).join(' | ')} |`,
+    `|---|---|---:|---:|${keys.map(() => '---:').join('|')}|`);
+  const n = (x: number) => (Number.isFinite(x) ? String(+x.toPrecision(3)) : '–');
+  for (const b of rows) {
+    const label = r.summary.find((c) => c.caseId === b.caseId)?.systems.find((s) => s.systemId === b.systemId)?.label ?? b.systemId;
+    if (b.error) {
+      L.push(`| ${b.caseId} | ${esc(label)} | ${esc(`no breakdown: ${b.error}`)} | ${n(b.measuredWallUs)} |${keys.map(() => ' |').join('')}`);
+      continue;
+    }
+    L.push(`| ${b.caseId} | ${esc(label)} | ${n(b.wallUs)} | ${n(b.measuredWallUs)} | ${keys.map((k) => n(b.parts[k])).join(' | ')} |`);
+  }
+  L.push('');
+  return L;
 }
 
 // ---- Markdown -----------------------------------------------------------------------------------------------
@@ -203,9 +242,16 @@ export function markdownReport(r: BenchReport, chartFile: string): string {
   );
 
   if (r.targets.length) {
-    L.push('## Targets', '', '| target | corio backend | against | needs | ratio, median (min–max) | |', '|---|---|---|---|---|---|');
+    const why = r.breakdown !== undefined;
+    L.push('## Targets', '', `| target | corio backend | against | needs | ratio, median (min–max) | |${why ? ' where the time goes: corio / against |' : ''}`,
+      `|---|---|---|---|---|---|${why ? '---|' : ''}`);
     for (const t of r.targets) {
-      L.push(`| ${t.text} | ${t.systemId} | ${esc(against(r, t))} | ${t.needs} | ${targetValue(t)} | ${targetMark(t)} |`);
+      let cell = '';
+      if (why) {
+        const { corio, reference } = targetBreakdowns(t, r.breakdown!);
+        cell = corio || reference ? ` ${corio ? esc(compactBreakdown(corio)) : '–'} / ${reference ? esc(compactBreakdown(reference)) : '–'} |` : ' |';
+      }
+      L.push(`| ${t.text} | ${t.systemId} | ${esc(against(r, t))} | ${t.needs} | ${targetValue(t)} | ${targetMark(t)} |${cell}`);
     }
     L.push('', 'Throughput ratios: corio ÷ the Node system in "against" (in W5: an `await` of a resolved promise, ' +
       'a `setImmediate` round trip, an async function call), higher is better (a cost "≤ 2×" of Node\'s means a ' +
@@ -214,6 +260,7 @@ export function markdownReport(r: BenchReport, chartFile: string): string {
   }
   const extras = extrasLines(r);
   if (extras.length) L.push('## Start-up and tracing', '', '```', ...extras.slice(1), '```', '');
+  if (r.breakdown?.length) L.push(...breakdownSection(r.breakdown, r));
 
   L.push('## Results', '');
   for (const c of r.summary) {

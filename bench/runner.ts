@@ -15,15 +15,26 @@ export interface Job {
   round: number;
   case: CaseDef;
   system: SystemDef;
+  /** The breakdown's run: sampled by the CPU profiler, kept apart from the measured runs. */
+  profile?: boolean;
 }
 
-/** The interleaved order of all runs. */
-export function plan(cases: readonly CaseDef[], systems: readonly SystemDef[], runs: number): Job[] {
+/** How often the breakdown's run samples the main thread: fine enough for W3's few-µs operations. */
+export const PROFILE_INTERVAL_US = 100;
+
+/**
+ * The interleaved order of all runs; with `profile`, one more round at the end in which every system runs
+ * every case once under the CPU profiler (the breakdown: one extra repetition, not a profile of each run).
+ * That round runs inside the matrix, before anything is deleted, so its creates are as fast as the others'.
+ */
+export function plan(cases: readonly CaseDef[], systems: readonly SystemDef[], runs: number, profile = false): Job[] {
   const jobs: Job[] = [];
-  for (let round = 0; round < runs; round++) {
+  for (let round = 0; round < runs + (profile ? 1 : 0); round++) {
     for (const c of cases) {
       const list = systemsFor(c, systems);
-      for (let i = 0; i < list.length; i++) jobs.push({ round, case: c, system: list[(i + round) % list.length] });
+      for (let i = 0; i < list.length; i++) {
+        jobs.push({ round, case: c, system: list[(i + round) % list.length], ...(round === runs ? { profile: true } : {}) });
+      }
     }
   }
   return jobs;
@@ -107,7 +118,10 @@ export function createProbe(dir: string, files = 1000): number {
 }
 
 export interface MatrixOutcome {
+  /** The measured runs (never the profiled ones: the profiler slows what it samples). */
   results: RunResult[];
+  /** The breakdown's profiled runs. */
+  profiled: RunResult[];
   rounds: RoundNote[];
   /** createProbe() before the runs, µs per file. */
   createProbeUs: number;
@@ -135,6 +149,7 @@ export async function runMatrix(
   mkdirSync(baseDir, { recursive: true });
   const root = mkdtempSync(join(baseDir, 'corio-bench-'));
   const results: RunResult[] = [];
+  const profiled: RunResult[] = [];
   const rounds: RoundNote[] = [];
   const t0 = performance.now();
   const rounds_total = jobs.length === 0 ? 0 : jobs[jobs.length - 1].round + 1;
@@ -153,7 +168,7 @@ export async function runMatrix(
       const eta = i > 0 ? (elapsed / i) * (jobs.length - i) : NaN;
       progress(
         `[${String(i + 1).padStart(String(jobs.length).length)}/${jobs.length}] round ${job.round + 1}/${rounds_total} · ` +
-          `${job.case.id} · ${job.system.id} · ${clock(elapsed)} elapsed${Number.isFinite(eta) ? ` · ~${clock(eta)} left` : ''}`,
+          `${job.case.id} · ${job.system.id}${job.profile ? ' (profiled)' : ''} · ${clock(elapsed)} elapsed${Number.isFinite(eta) ? ` · ~${clock(eta)} left` : ''}`,
       );
       const spec: ChildSpec = {
         caseId: job.case.id,
@@ -162,15 +177,16 @@ export async function runMatrix(
         system: job.system,
         dir: join(root, job.case.id, `${job.system.id}-r${job.round + 1}`),
         round: job.round,
+        ...(job.profile ? { profileUs: PROFILE_INTERVAL_US } : {}),
       };
       const { result } = await runChild(spec, timeoutS, [], stop);
       if (stop?.aborted) break;  // killed by the interrupt: not a failure of the system, and not a result
       if (!result.ok) progress(`  ✗ ${job.case.id} ${job.system.id} round ${job.round + 1}: ${result.error}`, true);
-      results.push(result);
+      (job.profile ? profiled : results).push(result);
     }
   } finally {
-    progress(`ran ${results.length} of ${jobs.length} runs in ${clock(performance.now() - t0)}; removing ${root}`, true);
+    progress(`ran ${results.length + profiled.length} of ${jobs.length} runs in ${clock(performance.now() - t0)}; removing ${root}`, true);
     rmSync(root, { recursive: true, force: true });
   }
-  return { results, rounds, root, createProbeUs };
+  return { results, profiled, rounds, root, createProbeUs };
 }

@@ -28,6 +28,13 @@ describe('bench command line', () => {
     expect(() => parseCommand(['bench', 'extra'])).toThrow(UsageError);
   });
 
+  it('profiles one extra round for the breakdown, except in --quick unless asked', () => {
+    expect(options([]).breakdown).toBe(true);
+    expect(options(['--no-breakdown']).breakdown).toBe(false);
+    expect(options(['--quick']).breakdown).toBe(false);
+    expect(options(['--quick', '--breakdown']).breakdown).toBe(true);
+  });
+
   it('--quick picks the small sizes and 1 run per case; --runs still wins', () => {
     const q = options(['--quick']);
     expect(q.quick).toBe(true);

@@ -9,6 +9,8 @@ import type { Machine } from '../bench/machine.js';
 import { markdownReport, terminalTable, type BenchReport } from '../bench/report.js';
 import { evaluateTargets, summarizeCase } from '../bench/summary.js';
 import { parseStraceSummary } from '../bench/syscalls.js';
+import { breakdowns, compactBreakdown, mainThreadParts } from '../bench/breakdown.js';
+import { foldProfile, frameKind, type CpuProfile } from '../bench/profile.js';
 
 /** The sizes of a full `corio bench` run (no --quick), whose titles are the longest. */
 function fullSizes() {
@@ -214,5 +216,86 @@ describe('bench report outputs', () => {
     for (const line of texts) expect(line.length).toBeLessThanOrEqual(68);
     expect(wrap('aa bb cc', 5)).toEqual(['aa bb', 'cc']);
     expect(wrap('averyveryverylongword x', 5)).toEqual(['averyveryverylongword', 'x']);
+  });
+});
+
+describe('the per-operation breakdown', () => {
+  it('sorts frames into loop, task, Node and native work by where their code lives', () => {
+    expect(frameKind('(garbage collector)', '')).toBe('gc');
+    expect(frameKind('(idle)', '')).toBe('native');
+    expect(frameKind('wait', '')).toBe('native');
+    expect(frameKind('writeSync', 'node:fs')).toBe('nodeJs');
+    expect(frameKind('runOnce', 'file:///x/corio/dist/src/core/loop.js')).toBe('loopJs');
+    expect(frameKind('fireDueTimers', 'file:///x/corio/src/core/timers.ts')).toBe('loopJs');
+    expect(frameKind('wait', 'file:///x/corio/dist/src/drivers/native.js')).toBe('loopJs');
+    expect(frameKind('step', 'file:///x/corio/dist/src/core/task.js')).toBe('taskJs');
+    expect(frameKind('write', 'file:///x/corio/dist/src/fs/file.js')).toBe('taskJs');
+    expect(frameKind('', 'file:///x/corio/dist/bench/workloads/small.js')).toBe('taskJs');
+    // A user's file named like a loop is not corio's loop.
+    expect(frameKind('f', 'file:///app/myloop.js')).toBe('taskJs');
+  });
+
+  it('weights each sample by the time until the next one', () => {
+    const p: CpuProfile = {
+      nodes: [
+        { id: 1, callFrame: { functionName: '(root)', url: '' } },
+        { id: 2, callFrame: { functionName: 'runOnce', url: 'file:///c/dist/src/core/loop.js' } },
+        { id: 3, callFrame: { functionName: '(garbage collector)', url: '' } },
+        { id: 4, callFrame: { functionName: 'main', url: 'file:///c/dist/bench/workloads/small.js' } },
+      ],
+      startTime: 1000, endTime: 11_000,
+      samples: [2, 3, 4, 2],
+      timeDeltas: [0, 2000, 3000, 1000],  // samples at 1000, 3000, 6000, 7000 µs; the profile ends at 11000
+    };
+    const f = foldProfile(p);
+    expect(f).toEqual({ loopJs: 2 + 4, gc: 3, taskJs: 1, nodeJs: 0, native: 0, samples: 4 });
+  });
+
+  const profiled = (extra: Partial<RunResult> = {}): RunResult => ({
+    caseId: 'w1', systemId: 'corio-uring', round: 3, ok: true, ops: 1000,
+    // 100 ms of wall: 40 ms of JS by the samples, 60 ms native; the thread ran 50 ms (10 of them in the
+    // kernel) and waited 10 ms for a CPU, so it was blocked for 40.
+    region: { wallMs: 100, userMs: 50, sysMs: 10,
+      threads: { mainMs: 50, mainSysMs: 10, mainRunqueueMs: 10, iouWorkerMs: 0, iouSqpollMs: 0, otherMs: 0, exitedMs: 0, iouWorkers: 0 } },
+    profile: { loopJs: 10, taskJs: 20, nodeJs: 0, gc: 10, native: 60, samples: 1000 },
+    ...extra,
+  });
+
+  it('splits the native samples with the thread\'s clocks into native code, system calls, waiting and preemption', () => {
+    const parts = mainThreadParts(profiled())!;
+    // µs per op = ms × 1000 / 1000 ops.
+    expect(parts.loopJs).toBeCloseTo(10);
+    expect(parts.taskJs).toBeCloseTo(20);
+    expect(parts.gc).toBeCloseTo(10);
+    expect(parts.waiting).toBeCloseTo(40);
+    expect(parts.preempted).toBeCloseTo(10);
+    expect(parts.syscalls).toBeCloseTo(10);
+    expect(parts.native).toBeCloseTo(0);
+    // Samples that cover 90 ms of a 100 ms region are scaled onto it.
+    const scaled = mainThreadParts(profiled({ profile: { loopJs: 9, taskJs: 18, nodeJs: 0, gc: 9, native: 54, samples: 900 } }))!;
+    expect(scaled.taskJs).toBeCloseTo(20);
+    expect(mainThreadParts(profiled({ profile: undefined }))).toBeNull();
+  });
+
+  it('puts a breakdown next to each target, and every row in its own section', () => {
+    const rs = results();
+    const prof = [profiled(), profiled({ systemId: 'node-promises', profile: { loopJs: 0, taskJs: 5, nodeJs: 30, gc: 5, native: 60, samples: 1000 } })];
+    const base = report();
+    const bd = breakdowns([w1], systems, prof, base.summary);
+    expect(bd.map((b) => b.systemId)).toEqual(['corio-uring', 'node-promises']);
+    // Other threads come from the measured runs (fake(): otherMs = wall/4 → 125 µs per op at 2000 ops/s).
+    expect(bd[0].parts.otherThreads).toBeCloseTo(125, 0);
+    expect(compactBreakdown(bd[0])).toMatch(/^100 µs\/op: waiting 40 · task JS 20 · loop JS 10 · GC 10 · system calls 10 · preempted 10 \(\+ pool threads 1\d\d CPU\)$/);
+    const r: BenchReport = { ...base, breakdown: bd, results: rs };
+    const md = markdownReport(r, 'c.svg');
+    expect(md).toContain('## Where the time goes');
+    expect(md).toMatch(/\| W1 ≥ 1\.5× fs\.promises \| corio-uring \|.*\*\*met\*\* \| 100 µs\/op: waiting 40 .* \/ 100 µs\/op: waiting 40 · Node JS 30/);
+    expect(md).toMatch(/\| w1 \| corio uring \| 100 \| 500 \| 10 \| 20 \| 0 \| 10 \| 0 \| 10 \| 40 \| 10 \| 0 \| 125 \|/);
+    expect(md).not.toContain('NaN');
+    // The terminal shows the breakdown under a missed target only.
+    const t = terminalTable(r);
+    expect(t).not.toMatch(/✓ W1 ≥ 1\.5×.*\n\s+corio-uring\s+100 µs\/op/);
+    const noProfile = markdownReport(base, 'c.svg');
+    expect(noProfile).not.toContain('where the time goes');
   });
 });

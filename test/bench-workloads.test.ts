@@ -105,6 +105,29 @@ describe('bench verification catches wrong output', () => {
   });
 });
 
+describe('the breakdown\'s profiled run', () => {
+  // The profiler is started and stopped at the region's marks in this process; what the samples say is not
+  // asserted (that would be a timing), only that the region was sampled and folded into the known kinds.
+  const w5 = tiny.find((c) => c.id === 'w5-switch')!;
+  for (const system of [corio[0], nodeSystems(false)[0]].filter((s) => s !== undefined)) {
+    it(`samples the timed region of ${system.id} and folds it by kind of work`, async () => {
+      const params = { count: 20_000 };
+      const r = await runSpec({ caseId: w5.id, factory: w5.factory, params, system, dir: scratch(), round: 0, profileUs: 100 });
+      expect(r.error).toBeUndefined();
+      expect(r.profile).toBeDefined();
+      expect(r.profile!.samples).toBeGreaterThan(0);
+      for (const k of ['loopJs', 'taskJs', 'nodeJs', 'gc', 'native'] as const) expect(r.profile![k]).toBeGreaterThanOrEqual(0);
+      expect(r.region!.threads.mainRunqueueMs).toBeGreaterThanOrEqual(0);
+    });
+  }
+
+  it('leaves runs without profileUs unprofiled', async () => {
+    const r = await runSpec({ caseId: w5.id, factory: w5.factory, params: w5.params, system: nodeSystems(false)[0], dir: scratch(), round: 0 });
+    expect(r.ok).toBe(true);
+    expect(r.profile).toBeUndefined();
+  });
+});
+
 describe('bench plan and machine helpers', () => {
   it('interleaves systems round by round and rotates their order', () => {
     const cases = tiny.filter((c) => c.id === 'w5-switch');
@@ -116,6 +139,17 @@ describe('bench plan and machine helpers', () => {
       '1:node-promises', '1:node-callbacks', '1:corio-uring',
       '2:node-callbacks', '2:corio-uring', '2:node-promises',
     ]);
+  });
+
+  it('adds one profiled round after the measured ones when the breakdown is on', () => {
+    const cases = tiny.filter((c) => c.id === 'w5-switch');
+    const sys = [corioSystem('uring'), ...nodeSystems(false)];
+    const jobs = plan(cases, sys, 2, true);
+    expect(jobs).toHaveLength(9);
+    expect(jobs.filter((j) => j.profile).map((j) => `${j.round}:${j.system.id}`).sort())
+      .toEqual(['2:corio-uring', '2:node-callbacks', '2:node-promises']);
+    expect(jobs.slice(0, 6).some((j) => j.profile)).toBe(false);
+    expect(plan(cases, sys, 2).some((j) => j.profile)).toBe(false);
   });
 
   it('leaves sync out of W5 and W6, and the +uring Node variants out of W5', () => {

@@ -126,15 +126,20 @@ describe.skipIf(!!benchSkip)(`corio bench as a user runs it${benchSkip}`, () => 
     expect(folders[0]).toMatch(/^corio-bench-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ$/);
     // Announced before the runs (the first lines of stderr), not only at the end.
     const announced = res.stderr.split('\n').findIndex((l) => l.startsWith(`results: ${folders[0]}/`));
-    const firstRun = res.stderr.split('\n').findIndex((l) => l.startsWith('[1/1]'));
+    // Two runs: the measured one and the breakdown's profiled one (on by default).
+    const firstRun = res.stderr.split('\n').findIndex((l) => l.startsWith('[1/2]'));
     expect(announced).toBeGreaterThanOrEqual(0);
     expect(announced).toBeLessThan(firstRun);
     const files = readdirSync(join(app, folders[0])).sort();
     expect(files.map((f) => f.replace(/^.*\./, ''))).toEqual(['json', 'md', 'svg']);
-    const report = JSON.parse(readFileSync(join(app, folders[0], files[0]), 'utf8')) as { corioVersion: string; results: { ok: boolean }[] };
+    const report = JSON.parse(readFileSync(join(app, folders[0], files[0]), 'utf8')) as {
+      corioVersion: string; results: { ok: boolean }[]; breakdown: { systemId: string; error?: string }[];
+    };
     expect(report.corioVersion).toBe(version);
     expect(report.results.map((r) => r.ok)).toEqual([true]);
+    expect(report.breakdown.map((b) => [b.systemId, b.error])).toEqual([[`corio-${benchBackend}`, undefined]]);
     const md = readFileSync(join(app, folders[0], files[1]), 'utf8');
+    expect(md).toContain('## Where the time goes');
     expect(md).toMatch(new RegExp(`\\| corio \\| ${version.replace(/\./g, '\\.')}`));
     expect(md).not.toContain('commit unknown');
     expect(readdirSync(scratchDir)).toEqual([]);  // the runs' scratch directory is gone
@@ -146,7 +151,7 @@ describe.skipIf(!!benchSkip)(`corio bench as a user runs it${benchSkip}`, () => 
     const out = scratch('corio-bench-out-');
     const scratchDir = scratch('corio-bench-dir-');
     // Ten runs of the case; SIGINT once the second has started, so one (or, on a slow turn, two) is done.
-    const child = spawn(process.execPath, [cli, ...tiny, '--switches', '2000000', '--runs', '10', '--out', out, '--dir', scratchDir], {
+    const child = spawn(process.execPath, [cli, ...tiny, '--switches', '2000000', '--runs', '10', '--no-breakdown', '--out', out, '--dir', scratchDir], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
