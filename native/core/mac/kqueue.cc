@@ -50,6 +50,7 @@ class KqueueBackend final : public Backend {
  public:
   KqueueBackend(int kq, const BackendOptions& options)
       : kq_(kq),
+        pollable_(options.pollable),
         pool_(options.pool_threads, options.max_in_flight,
               [](const Submission& sub, const std::atomic<bool>& cancelled) { return run_blocking(sub, &cancelled); },
               [this] { trigger(); }) {}
@@ -80,6 +81,11 @@ class KqueueBackend final : public Backend {
     pool_.flush();
     pool_.reinterrupt();  // even a poll repeats a cancel's signal
     if (capacity <= 0) return 0;
+    // Watched by another loop (hosted mode): a poll must retrieve the triggered user event too (EV_CLEAR
+    // resets it only then), or the kqueue stays readable and the host's watcher calls back on every turn
+    // of its loop for nothing — what epoll.cc measured with its eventfd. Before take(), so a trigger that
+    // comes after this belongs to a completion still queued. Not built or run here (no macOS).
+    if (pollable_) consume_trigger();
     if (int n = take(out, capacity)) return n;
     if (wake_pending_.exchange(false, std::memory_order_acq_rel)) return 0;
     // Polling needs no system call: the user event is the only thing registered, and both things it can
@@ -151,6 +157,13 @@ class KqueueBackend final : public Backend {
     return ::kevent(kq_, nullptr, 0, events, max, &ts);
   }
 
+  void consume_trigger() {
+    struct kevent events[4];
+    struct timespec zero = {0, 0};
+    while (::kevent(kq_, nullptr, 0, events, 4, &zero) < 0 && errno == EINTR) {
+    }
+  }
+
   void trigger() {
     struct kevent ev;
     EV_SET(&ev, kUserIdent, EVFILT_USER, 0, NOTE_TRIGGER, 0, nullptr);
@@ -160,6 +173,7 @@ class KqueueBackend final : public Backend {
   }
 
   const int kq_;
+  const bool pollable_;
   std::atomic<bool> wake_pending_{false};
   uint64_t submitted_ = 0, completed_ = 0, enters_ = 0, cancel_requests_ = 0;  // loop thread only
   WorkerPool pool_;  // last: its workers trigger kq_, so it is built after and stopped before it closes
