@@ -5,10 +5,11 @@
 //    libuv uv_poll_t all along (a completion, or a wake() such as the signal watcher's), which holds a
 //    reference on Node's loop only while I/O is in flight;
 //  - corio's next timer, as one libuv uv_timer_t;
-//  - kick(): a Promise settled or call() spawned a task, so a task is ready (an iteration is asked for with
-//    setImmediate, which runs after Node's I/O poll: a busy guest never starves Node's own I/O).
-// The scheduling itself (one iteration per wake-up, shutdown across turns) is in src/hosted.ts, which owns
-// the Loop; this file only knows the backend and the watchers.
+//  - kick(): a Promise settled or call() spawned a task, so a task is ready, or a turn ran out of budget with
+//    tasks still ready (an iteration is asked for with setImmediate, which runs after Node's I/O poll: a busy
+//    guest never starves Node's own I/O).
+// The scheduling itself (iterations back to back within a time budget, shutdown across turns) is in
+// src/hosted.ts, which owns the Loop; this file only knows the backend and the watchers.
 //
 // Windows (IOCP) has no descriptor libuv can poll (native/binding/hosted_win.cc explains the choice): while
 // I/O is in flight the driver polls wait(0) from a 1 ms Node timer instead, and corio's own timers are a
@@ -29,8 +30,7 @@ export class HostedDriver implements Driver {
   private fallbackTimer: NodeJS.Timeout | null = null;
   private signalPoll: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
-  /** The last wait() filled the batch: more completions may be queued where no descriptor shows them. */
-  private full = false;
+  private lastWaitFull = false;
   private closed = false;
 
   /**
@@ -78,7 +78,7 @@ export class HostedDriver implements Driver {
   /** Never blocks, whatever the loop asked for: Node's loop does the waiting. */
   wait(_timeoutMs: number): number {
     const n = this.io.wait(0);
-    this.full = n === COMPLETION_BATCH;
+    this.lastWaitFull = n === COMPLETION_BATCH;
     return n;
   }
 
@@ -86,17 +86,22 @@ export class HostedDriver implements Driver {
     if (this.immediate === null && !this.closed) this.immediate = setImmediate(() => this.wakeNow());
   }
 
+  /** The last wait() filled the batch: more completions may be queued where no descriptor shows them. */
+  get full(): boolean {
+    return this.lastWaitFull;
+  }
+
   /**
-   * After an iteration: when to run the next one. `ready`: tasks are ready. `unflushed`: the iteration
-   * submitted work, which only the next wait() hands to the kernel or the pool. Both mean another
-   * iteration in a later turn of Node's loop (after its I/O). A flush-only call would not do: io_uring's
-   * and epoll's flush also reaps what is ready into the backend's own queue, where no descriptor shows it.
-   * Otherwise the guest sleeps until its descriptor is readable or its next timer (`timerMs`, -1: none);
-   * only I/O in flight and the timer keep Node's loop alive.
+   * After a turn (src/hosted.ts runs iterations back to back while it can, then flushes): when to run the
+   * next one. `ready`: tasks are still ready (the turn ran out of budget), so another turn follows Node's
+   * I/O poll (setImmediate runs in the check phase, after it). Otherwise the guest sleeps until its
+   * descriptor is readable — level-triggered, so completions the last flush left in the kernel wake it
+   * without a setImmediate — or its next timer (`timerMs`, -1: none); only I/O in flight and the timer keep
+   * Node's loop alive.
    */
-  plan(ready: boolean, unflushed: boolean, timerMs: number, ioInFlight: number): void {
+  plan(ready: boolean, timerMs: number, ioInFlight: number): void {
     if (this.closed) return;
-    if (ready || unflushed || this.full) {
+    if (ready || this.lastWaitFull) {
       this.disarm();
       this.kick();
       return;
