@@ -43,7 +43,7 @@ sync fs; Node also with UV_USE_IO_URING=1), interleaved in fresh processes, and 
   --runs N                runs per system and case (default 5; --quick: 1)
   --workloads LIST        comma-separated: w1,w2,w3,w4,w5,w6 or cases w2-8,w3-32,w4-1,w5-switch,…
   --systems LIST          comma-separated ids or prefixes: corio, corio-uring, corio-epoll, corio-hosted
-                          (start(), W1-W3 and w5-switch), node-promises,
+                          (start(), W1-W3, w5-switch and W6), node-promises,
                           node-promises-uring, node-callbacks, node-callbacks-uring, node-sync, node
   --no-node-uring         skip the UV_USE_IO_URING=1 variants of Node
   --scale F               multiply every count (files, bytes, writes, switches) by F

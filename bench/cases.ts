@@ -47,7 +47,7 @@ export function corioSystem(backend: string): SystemDef {
 
 /**
  * corio's hosted mode (start(): a guest in Node's loop, issue 13) on `backend`: the same workload code as
- * corioSystem, in the cases marked `hosted` (the file workloads W1-W3 and the task switch), so its cost
+ * corioSystem, in the cases marked `hosted` (the file workloads W1-W3, the task switch and W6), so its cost
  * against the standalone loop is read off one run.
  */
 export function corioHostedSystem(backend: string): SystemDef {
@@ -132,7 +132,7 @@ export interface CaseDef {
   nodeUring: boolean;
   /** Creates many files: each run gets a fresh directory, deleted only after all runs. */
   createHeavy: boolean;
-  /** Whether corio's hosted systems run this case (issue 13: the file workloads and the task switch). */
+  /** Whether corio's hosted systems run this case (issue 13: the file workloads and the task switch; issue 16 item 6: W6). */
   hosted?: boolean;
   /** What a Node system does in this case when it is not the obvious file API. */
   systemNotes?: Partial<Record<Flavor, string>>;
@@ -241,7 +241,7 @@ export function buildCases(s: Sizes): CaseDef[] {
         small: { count: s.w6Writes, size: s.smallSize, inflight: 32 },
         tickMs: s.tickMs,
       },
-      flavors: ['corio', 'promises', 'callbacks'], nodeUring: true, createHeavy: true,
+      flavors: ['corio', 'promises', 'callbacks'], nodeUring: true, createHeavy: true, hosted: true,
       systemNotes: { corio: 'sleep() in a task', promises: 'setTimeout chain', callbacks: 'setTimeout chain' },
       targets: [{ metric: 'p99', against: BASELINE, max: 1, text: 'W6 p99 lateness no worse than Node (fs.promises)' }],
     },
