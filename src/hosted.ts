@@ -17,7 +17,11 @@
 // flight is drained, then the Promise settles — with main's value, main's error, SignalError, or
 // UnobservedErrors, exactly what run() would have returned or thrown.
 import { hasActiveLoop, setActiveLoop } from './core/context.js';
-import { CorioError, describeValue, exitWithSignalCodeIfUncaught, SignalError, type StopSignal } from './core/errors.js';
+import {
+  CancelledError, CorioError, describeError, describeValue, exitWithSignalCodeIfUncaught, invalidArgType, SignalError,
+  type StopSignal,
+} from './core/errors.js';
+import { withAbortSignal } from './concurrency/interop.js';
 import { setIoTableSource } from './core/io.js';
 import { Loop } from './core/loop.js';
 import { toCoroutine, type Main } from './core/main.js';
@@ -29,10 +33,20 @@ import { SignalWatcher } from './drivers/signals.js';
 import { actOnSignals, debugOptions, fileDefaults, traceOption, writeTrace, type RunOptions } from './run.js';
 
 /**
- * start()'s options: run()'s. clock: 'virtual' jumps time when the guest is idle but for its timers, as in
- * run(); Node's own timers keep real time, so it is for tests of corio code, not of code mixing both.
+ * start()'s options: run()'s, and `signal`. clock: 'virtual' jumps time when the guest is idle but for its
+ * timers, as in run(); Node's own timers keep real time, so it is for tests of corio code, not of code
+ * mixing both.
  */
-export type StartOptions = RunOptions;
+export interface StartOptions extends RunOptions {
+  /**
+   * Cancels main when it aborts: main's finally blocks run (and may still wait), the other tasks are torn
+   * down as when main ends, and start() rejects with a CancelledError whose `cause` is `signal.reason`
+   * (unless main catches it and returns). The way out of a start() that would never finish, which keeps
+   * the thread's loop (every later start() or run() fails with ERR_CORIO_NESTED_RUN meanwhile). An
+   * already aborted signal rejects at once, before main runs, and takes nothing.
+   */
+  signal?: AbortSignal;
+}
 
 type Phase =
   | 'running'   // main has not finished
@@ -70,7 +84,9 @@ class HostedRun {
     options: StartOptions,
     private readonly settle: (ok: boolean, value: unknown) => void,
   ) {
-    const coroutine = toCoroutine(main, 'start');
+    // Checks first: nothing is taken until the driver is made.
+    const signal = options.signal;
+    const coroutine = toCoroutine(signal === undefined ? main : () => withAbortSignal(signal, main), 'start');
     const debug = debugOptions(options);
     const files = fileDefaults(options);
     this.trace = traceOption(options);
@@ -81,17 +97,35 @@ class HostedRun {
     if (options.clock !== undefined && options.clock !== 'real' && options.clock !== 'virtual') {
       throw new CorioError('ERR_INVALID_ARG_VALUE', `options.clock must be 'real' or 'virtual', got ${describeValue(options.clock)}`);
     }
-    this.driver = new HostedDriver(kind, options.native, () => this.turn(), options.clock);
-    this.loop = new Loop(this.driver, debug, this.trace?.recorder);
-    this.loop.fileDefaults = files;
-    setActiveLoop(this.loop);
-    setIoTableSource(() => this.loop.io);
-    // Signals as in run() (README "Signals and termination"): the native watcher wakes the backend, so the
-    // descriptor Node polls becomes readable and the next turn acts on the request.
-    this.watcher = SignalWatcher.start(this.driver.io);
-    this.main = this.loop.spawn(coroutine, options.name ?? 'main');
-    this.main.observed = true;
-    this.driver.kick();
+    this.driver = new HostedDriver(kind, options.native, () => this.turn(), options.clock);  // closes itself if it fails
+    let loop: Loop | null = null;
+    let watcher: SignalWatcher | null = null;
+    try {
+      loop = new Loop(this.driver, debug, this.trace?.recorder);
+      loop.fileDefaults = files;
+      const io = loop.io;
+      setActiveLoop(loop);
+      setIoTableSource(() => io);
+      // Signals as in run() (README "Signals and termination"): the native watcher wakes the backend, so the
+      // descriptor Node polls becomes readable and the next turn acts on the request.
+      watcher = SignalWatcher.start(this.driver.io);
+      this.main = loop.spawn(coroutine, options.name ?? 'main');
+      this.main.observed = true;
+      this.driver.kick();
+    } catch (error) {
+      // Whatever failed, the thread's loop slot and the backend are given back: a later start() or run()
+      // must not find ERR_CORIO_NESTED_RUN, nor a descriptor leak.
+      const untaken = watcher?.stop() ?? [];
+      if (loop !== null) loop.close();  // closes the driver too
+      else this.driver.close();
+      setIoTableSource(null);
+      setActiveLoop(null);
+      hosted = null;
+      for (const s of untaken) process.kill(process.pid, s);  // as finish() does: Node's handling now
+      throw error;
+    }
+    this.loop = loop;
+    this.watcher = watcher;
   }
 
   /**
@@ -194,13 +228,21 @@ class HostedRun {
  * Runs `main` on a corio loop that is a guest in Node's event loop and returns a Promise of main's value.
  * Node's timers, sockets and Promises keep running meanwhile; inside tasks, until() waits for Promises, and
  * call() runs operations on this loop from outside. Rejects with what run() would throw. One loop per
- * thread: start() while a loop runs (hosted or run()) rejects with ERR_CORIO_NESTED_RUN.
+ * thread: start() while a loop runs (hosted or run()) rejects with ERR_CORIO_NESTED_RUN; `options.signal`
+ * cancels main (see StartOptions).
  */
 export function start<T>(main: Main<T>, options: StartOptions = {}): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     if (hasActiveLoop()) {
       throw new CorioError('ERR_CORIO_NESTED_RUN',
         'start() was called while a corio loop runs on this thread: use spawn(), or call() from outside a task');
+    }
+    const signal = options.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', signal);
+    if (signal?.aborted) {
+      const error = new CancelledError(`start() was cancelled by an AbortSignal before main ran: ${describeError(signal.reason)}`);
+      (error as Error & { cause?: unknown }).cause = signal.reason;
+      throw error;
     }
     hosted = new HostedRun(main as Main<unknown>, options, (ok, value) => (ok ? resolve(value as T) : reject(value)));
   });

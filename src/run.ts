@@ -107,6 +107,11 @@ export type { Main };
 /**
  * Runs `main` on a new corio loop and returns its value, or throws its error. Blocks the thread until main
  * finishes; then remaining tasks are cancelled and awaited, and failures nobody joined are raised.
+ *
+ * No `signal` option, unlike start(): an AbortSignal aborts from a Node timer (AbortSignal.timeout), a
+ * socket, a worker's message or a native callback, and none of those runs while run() holds the thread,
+ * so such a signal would silently never fire. Passing one throws ERR_CORIO_NOT_HOSTED; SIGINT/SIGTERM
+ * still stop run() (README "Signals and termination"), and start(main, { signal }) takes an AbortSignal.
  */
 export function run<T>(main: Main<T>, options: RunOptions = {}): T {
   if (hasActiveLoop()) {
@@ -114,6 +119,10 @@ export function run<T>(main: Main<T>, options: RunOptions = {}): T {
       'ERR_CORIO_NESTED_RUN',
       'run() was called inside a running corio loop: use spawn() or yield* the operation instead',
     );
+  }
+  if ((options as { signal?: unknown }).signal !== undefined) {
+    throw new CorioError('ERR_CORIO_NOT_HOSTED',
+      'run() cannot be cancelled by an AbortSignal: it holds the thread, so nothing that aborts one (a Node timer, a socket, a worker) runs until it returns. Use start(main, { signal }) instead');
   }
   const coroutine = toCoroutine(main, 'run');
   const debug = debugOptions(options);

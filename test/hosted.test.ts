@@ -9,11 +9,13 @@ import { readFile as readFileP } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   backend, call, CancelledError, cancellationSignal, CorioError, Event, readFile, run, settled, sleep, spawn,
   start, stats, taskGroup, UnobservedErrors, until, withAbortSignal, writeFile, yieldNow,
 } from '../src/index.js';
+import { HostedDriver } from '../src/drivers/hosted.js';
+import { SignalWatcher } from '../src/drivers/signals.js';
 import { backendMatrix, backendTitle, hostedSkip, scratch, underWine } from './helpers.js';
 
 // Under Wine 8 with Windows' node.exe, Node's own fetch (undici) to a server on 127.0.0.1 fails ('fetch failed',
@@ -320,3 +322,104 @@ for (const b of backendMatrix) {
     });
   });
 }
+
+// start()'s lifecycle (issue 13 follow-up): the thread's loop slot is given back on every way out — an
+// AbortSignal, a failure while the hosted loop is set up — so the next start() or run() works.
+describe.skipIf(!!hostedSkip)(`start() gives the thread's loop back${hostedSkip ? ` (skipped: ${hostedSkip})` : ''}`, () => {
+  /** The slot is free: run() and start() both work again. */
+  async function slotIsFree(): Promise<void> {
+    expect(run(function* () { return 'run'; })).toBe('run');
+    await expect(start(function* () { yield* sleep(0); return 'start'; })).resolves.toBe('start');
+  }
+
+  it('an AbortSignal cancels main: its finally runs, start() rejects with CancelledError caused by signal.reason', async () => {
+    const controller = new AbortController();
+    const reason = new Error('shutting down');
+    let mainStarted!: () => void;
+    const started = new Promise<void>((resolve) => (mainStarted = resolve));
+    const log: string[] = [];
+    const outcome = start(function* () {
+      spawn(function* () {
+        try { yield* sleep(3_600_000); } finally { log.push('child finally'); }
+      });
+      try {
+        mainStarted();
+        yield* sleep(3_600_000);  // a start() that would never finish on its own
+      } finally {
+        yield* sleep(1);  // cleanup may still wait
+        log.push('main finally');
+      }
+    }, { signal: controller.signal });
+    await started;
+    // Meanwhile the slot is taken, as it should be.
+    await expect(start(function* () {})).rejects.toMatchObject({ code: 'ERR_CORIO_NESTED_RUN' });
+    controller.abort(reason);
+    const error = await outcome.then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(CancelledError);
+    expect((error as Error & { cause: unknown }).cause).toBe(reason);
+    expect(log).toEqual(['main finally', 'child finally']);
+    await slotIsFree();
+  });
+
+  it('main that catches the abort and returns resolves start() with its value', async () => {
+    const controller = new AbortController();
+    const value = await start(function* () {
+      setImmediate(() => controller.abort('enough'));
+      try {
+        yield* sleep(3_600_000);
+        return 'slept';
+      } catch (e) {
+        return `caught ${(e as Error).name}`;  // the cause is set on what leaves main: inside it is the task's own
+      }
+    }, { signal: controller.signal });
+    expect(value).toBe('caught CancelledError');
+  });
+
+  it('an already aborted signal rejects at once, before main runs, and takes nothing', async () => {
+    let ran = false;
+    const reason = new Error('too late');
+    const error = await start(function* () { ran = true; }, { signal: AbortSignal.abort(reason) }).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(CancelledError);
+    expect((error as Error & { cause: unknown }).cause).toBe(reason);
+    expect(ran).toBe(false);
+    await slotIsFree();
+  });
+
+  it('options.signal that is not an AbortSignal rejects with ERR_INVALID_ARG_TYPE', async () => {
+    await expect(start(function* () {}, { signal: {} as AbortSignal })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await slotIsFree();
+  });
+
+  it('run() refuses a signal with ERR_CORIO_NOT_HOSTED: nothing could abort it while run() holds the thread', () => {
+    let ran = false;
+    expect(() => run(function* () { ran = true; }, { signal: new AbortController().signal } as never))
+      .toThrow(expect.objectContaining({ code: 'ERR_CORIO_NOT_HOSTED' }) as unknown as Error);
+    expect(ran).toBe(false);
+  });
+
+  it('a signal watcher that fails to start releases the slot and destroys the backend', async () => {
+    const failure = new Error('signal watcher failed');
+    const watcherStart = vi.spyOn(SignalWatcher, 'start').mockImplementation(() => { throw failure; });
+    const close = vi.spyOn(HostedDriver.prototype, 'close');
+    try {
+      await expect(start(function* () {})).rejects.toBe(failure);
+      expect(close).toHaveBeenCalledTimes(1);
+    } finally {
+      watcherStart.mockRestore();
+      close.mockRestore();
+    }
+    await slotIsFree();
+  });
+
+  it('a backend that fails to open rejects with its typed error and takes nothing', async () => {
+    const error = await start(function* () {}, { backend: 'no-such-backend' }).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(typeof (error as { code?: unknown }).code).toBe('string');
+    await slotIsFree();
+  });
+
+  it('main that is not a generator function rejects with a TypeError and takes nothing', async () => {
+    await expect(start(42 as never)).rejects.toBeInstanceOf(TypeError);
+    await slotIsFree();
+  });
+});
