@@ -137,6 +137,18 @@ struct Slot {
   uint64_t done = 0;     // write/writev: bytes already written by earlier SQEs of this operation
   uint64_t total = 0;    // write/writev: bytes asked for
   struct statx stx;      // fstat, stat: the kernel writes here; converted into the caller's StatResult at reap
+
+  // writev after a short write of `written` bytes: skip the elements it covered and trim the first one it
+  // covered in part, in our copy of the vector (contract 4), so the next pwritev or SQE sends the rest.
+  // Shared by the inline path (try_inline_write) and the ring's continuation (handle_cqe).
+  void advance_iov(uint64_t written) {
+    auto& iov = op.iov;
+    while (iov_first < iov.size() && written >= iov[iov_first].iov_len) written -= iov[iov_first++].iov_len;
+    if (iov_first < iov.size()) {
+      iov[iov_first].iov_base = static_cast<char*>(iov[iov_first].iov_base) + written;
+      iov[iov_first].iov_len -= written;
+    }
+  }
 };
 
 struct Gate {
@@ -525,15 +537,7 @@ bool UringBackend::try_inline_write(uint32_t index) {
       break;
     }
     // Short (RLIMIT_FSIZE, ENOSPC): go on; the next call writes more or says why not.
-    if (sub.op == OpCode::kWritev) {
-      uint64_t skip = uint64_t(n);
-      auto& iov = s.op.iov;
-      while (s.iov_first < iov.size() && skip >= iov[s.iov_first].iov_len) skip -= iov[s.iov_first++].iov_len;
-      if (s.iov_first < iov.size()) {
-        iov[s.iov_first].iov_base = static_cast<char*>(iov[s.iov_first].iov_base) + skip;
-        iov[s.iov_first].iov_len -= skip;
-      }
-    }
+    if (sub.op == OpCode::kWritev) s.advance_iov(uint64_t(n));
   }
   const int64_t ended = TraceSink::now_ns();
   if (inline_.note(ended - started)) internals_.inline_backoffs++;
@@ -825,15 +829,7 @@ void UringBackend::handle_cqe(uint64_t user_data, int32_t res) {
         // Short write (RLIMIT_FSIZE, ENOSPC, a pipe with room for part): send the rest, as posix/ops.cc
         // loops on write(). The kernel's answer to the next SQE decides: more bytes, or an error that we
         // turn into the bytes already written below.
-        if (op == OpCode::kWritev) {
-          uint64_t skip = uint64_t(res);
-          auto& iov = s.op.iov;
-          while (s.iov_first < iov.size() && skip >= iov[s.iov_first].iov_len) skip -= iov[s.iov_first++].iov_len;
-          if (s.iov_first < iov.size()) {
-            iov[s.iov_first].iov_base = static_cast<char*>(iov[s.iov_first].iov_base) + skip;
-            iov[s.iov_first].iov_len -= skip;
-          }
-        }
+        if (op == OpCode::kWritev) s.advance_iov(uint64_t(res));
         internals_.write_continuations++;
         prep_sqe(index);
         return;
