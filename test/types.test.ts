@@ -61,6 +61,13 @@ describe.skipIf(!built)(`published types${built ? '' : ' (skipped: dist/ not bui
     expect(file).not.toMatch(/\bstarting\(/);
     expect(file).toMatch(/\bread\(/);
     expect(file).toMatch(/\bclose\(\)/);
+    // Task: what the loop and the scopes call (step, deliverCancellation, describeWait, the SteppingTask
+    // fields) is internal; what a user calls (cancel, join, result) and the Waiter contract stay.
+    const task = readFileSync(join(root, 'dist', 'src', 'core', 'task.d.ts'), 'utf8');
+    for (const internal of [/\bstep\(\)/, /deliverCancellation/, /describeWait/, /\bresuming\b/, /\bdelegatedBy\b/, /\bsuspendedAt\b/, /\bobserved\b:/]) {
+      expect(task).not.toMatch(internal);
+    }
+    for (const pub of [/\bcancel\(message/, /\bjoin\(\)/, /\bresult\(\)/, /\bresume\(value/, /\bfail\(error/]) expect(task).toMatch(pub);
     const errors = readFileSync(join(root, 'dist', 'src', 'core', 'errors.d.ts'), 'utf8');
     expect(errors).not.toContain('lookupErrno');
     expect(errors).toContain('isSystemError(error: unknown): error is SystemError');

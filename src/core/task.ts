@@ -51,13 +51,16 @@ let nextTaskId = 1;
  * throws its error); cancel() throws a CancelledError at its suspension point; `state` and `outcome` say
  * where it is. The loop drives it; user code never steps it.
  */
-export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, SteppingTask, ScopeOwner {
+// SteppingTask and ScopeOwner are the loop's and the scopes' view of a task: their members are tagged
+// internal (stripped from the published .d.ts), so the class cannot name them in `implements` there. The
+// check that Task still is both is the assignment after the class.
+export class Task<T = unknown> implements Operation<T>, Waiter<unknown> {
   readonly id: number;
   /** The name given to spawn(), or null: the default name is built only when asked for. */
   private readonly givenName: string | null;
   state: TaskState = 'ready';
   outcome: TaskOutcome = 'pending';
-  /** Set once someone joined the task or read its failure: an unobserved failure is reported by run(). */
+  /** @internal Set once someone joined the task or read its failure: an unobserved failure is reported by run(). */
   observed = false;
   /**
    * Cancel scopes the task is inside, outermost first; [0] is the task's own. Created on first use (a
@@ -65,13 +68,17 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
    * per-suspension cancellation check entirely.
    */
   private scopeStack: CancelScope[] | null = null;
+  /** @internal ScopeOwner: the task's cancel scopes, outermost first (made on first use). */
   get scopes(): CancelScope[] {
     return (this.scopeStack ??= [new CancelScope(this, false, `Task '${this.name}'`)]);
   }
 
   // SteppingTask protocol (see instruction.ts).
+  /** @internal */
   resuming = false;
+  /** @internal */
   delegatedBy: Instruction<unknown> | null = null;
+  /** @internal */
   suspendedAt: string | undefined = undefined;
 
   private readonly coroutine: Iterator<Instruction<unknown>, T, unknown>;
@@ -122,7 +129,7 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
     return this.state === 'done';
   }
 
-  /** What the task is doing or suspended on, for deadlock reports and dumps. */
+  /** @internal What the task is doing or suspended on, for deadlock reports and dumps. */
   describeWait(): string {
     if (this.state === 'waiting' && this.waitingOn) return `'${this.name}' waiting on ${this.waitingOn.describe()}`;
     return `'${this.name}' ${this.state}`;
@@ -263,7 +270,7 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
     this.watchers?.delete(watcher);
   }
 
-  /** ScopeOwner: a scope of this task was cancelled. Interrupt the current wait if that scope applies. */
+  /** @internal ScopeOwner: a scope of this task was cancelled. Interrupt the current wait if that scope applies. */
   deliverCancellation(): void {
     if (this.state !== 'waiting' || this.cancellingScope !== null || this.scopeStack === null) return;
     const scope = pendingCancellation(this.scopeStack);
@@ -306,7 +313,7 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
 
   // ---- Stepping ----------------------------------------------------------------------------------------------
 
-  /** Runs the coroutine until its next suspension or its end. Called only by the loop. */
+  /** @internal Runs the coroutine until its next suspension or its end. Called only by the loop. */
   step(): void {
     if (this.state !== 'ready') return;
     if (!this.started && !this.throwing && this.scopeStack !== null) {
@@ -458,6 +465,11 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown>, Steppin
     if (i >= 0) this.moreJoiners!.splice(i, 1);
   }
 }
+
+// Task is a SteppingTask and a ScopeOwner (the compile fails here if it stops being one); not exported, so
+// not in the .d.ts.
+const taskConforms: (task: Task) => SteppingTask & ScopeOwner = (task) => task;
+void taskConforms;
 
 class JoinInstruction<T> extends Instruction<T> {
   constructor(private readonly target: Task<T>) {
