@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <string>
 
 #include "harness.h"
@@ -18,6 +19,13 @@
 using namespace corio;
 
 namespace {
+
+// A build whose runner knows the host loop cannot watch this descriptor says why (scripts/test-kqueue.sh:
+// libkqueue's descriptor never polls readable), and these cases report that instead of failing.
+void skip_if_not_hostable() {
+  const char* why = std::getenv("CORIO_TEST_NO_HOSTED");
+  if (why != nullptr && *why != '\0') SKIP(why);
+}
 
 bool readable(int fd, int timeout_ms) {
   pollfd p{fd, POLLIN, 0};
@@ -41,6 +49,7 @@ Submission write_op(uint32_t token, int fd, const char* data, size_t len) {
 }  // namespace
 
 CORE_CASE("a pollable backend's descriptor wakes on a completion and is quiet once wait(0) took it") {
+  skip_if_not_hostable();
   BackendOptions options = ctx.options;
   options.pollable = true;
   auto choice = create_backend(ctx.kind, options);
@@ -74,6 +83,7 @@ CORE_CASE("a pollable backend's descriptor wakes on a completion and is quiet on
 }
 
 CORE_CASE("a pollable backend's descriptor shows a wake() and is quiet once wait(0) reported it") {
+  skip_if_not_hostable();
   BackendOptions options = ctx.options;
   options.pollable = true;
   auto choice = create_backend(ctx.kind, options);
