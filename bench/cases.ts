@@ -228,7 +228,7 @@ export function buildCases(s: Sizes): CaseDef[] {
       id: 'w5-spawn', workload: 'W5', title: `W5 spawn-and-join: ${num(s.spawns)} children, one at a time`,
       op: 'spawn+join', factory: 'spawn', params: { count: s.spawns }, flavors: ['corio', 'promises'],
       nodeUring: false, createHeavy: false,
-      systemNotes: { corio: 'spawn() + yield* task', promises: 'async function called and awaited' },
+      systemNotes: { corio: 'spawn(child(i)) + yield* task', promises: 'async function child(i) called and awaited' },
       labels: { promises: 'Node async fn' },
       targets: [{ metric: 'throughput', against: 'node-promises', min: 1, text: 'W5 spawn-and-join no slower than a Node async function' }],
     },
