@@ -212,8 +212,10 @@ export class IoTable {
   private requests: (IoRequest | undefined)[] = [];
   private freeTokens: number[] = [];
   inFlight = 0;
-  /** Submissions ever made: a driver that cannot block (hosted) compares it across an iteration to know
-   *  whether the backend has work it has not been handed yet (the next wait() flushes it). */
+  /** Submissions and cancel requests ever made: a driver that cannot block (hosted) compares it across an
+   *  iteration to know whether the backend has work it has not been handed yet (the next wait() flushes it).
+   *  A cancel counts: io_uring sends its ASYNC_CANCEL with the next enter, and a cancel of an operation the
+   *  kernel never saw completes at once into the backend's own queue; neither makes the descriptor readable. */
   submissions = 0;
 
   constructor(
@@ -268,7 +270,10 @@ export class IoTable {
   }
 
   cancel(request: IoRequest): void {
-    if (request.token >= 0 && this.requests[request.token] === request) this.native.cancel(request.token);
+    if (request.token >= 0 && this.requests[request.token] === request) {
+      this.native.cancel(request.token);
+      this.submissions++;
+    }
   }
 
   /** Delivers one completion from the driver's array. */
