@@ -1,7 +1,6 @@
 // Task groups and combinators: failures cancel siblings and come back as one aggregate, cancellations are not
 // failures, the parent's cancellation reaches the children, and race/first/all/allSettled/asCompleted.
 import { join } from 'node:path';
-import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   TaskGroupError,
@@ -18,7 +17,7 @@ import {
   taskGroup,
   yieldNow,
 } from '../src/index.js';
-import { backendMatrix, backendTitle, scratch, loopMatrix, loopTitle, runOn } from './helpers.js';
+import { fileTarget, loopMatrix, loopTitle, runOn } from './helpers.js';
 
 const value = <T>(ms: number, v: T) => function* () {
   yield* sleep(ms);
@@ -29,10 +28,16 @@ const failing = (ms: number, message: string) => function* (): Generator<never, 
   throw new Error(message);
 };
 
-// Every case on both entry points (run() and the hosted start()) and every backend: test/helpers.ts loopMatrix.
-for (const { kind, backend: b } of loopMatrix) {
-  describe.skipIf(!b.available)(loopTitle(kind, b), () => {
-    const virtual = { backend: b.name, clock: 'virtual' } as const;
+// Every case on every cell of test/helpers.ts loopMatrix: run() and the hosted start() on each native
+// backend, and run() on the simulation.
+for (const c of loopMatrix) {
+  describe.skipIf(c.skip !== '')(loopTitle(c), () => {
+    const { kind, backend: b } = c;
+    // On the simulation, files live in its own file system: fileTarget's scratch and fs reach them there.
+    const target = fileTarget(b);
+    const scratch = target.scratch;
+    const fs = target.fs;
+    const virtual = { ...target.options, clock: 'virtual' } as const;
 
     it('one child throws while two sleep and one writes: the others are cancelled, their finally blocks run, only the failure is thrown', async () => {
       const path = join(scratch(), 'group-writer.bin');
@@ -67,7 +72,7 @@ for (const { kind, backend: b } of loopMatrix) {
         } catch (e) {
           return { log, error: e };
         }
-      }, { backend: b.name });
+      }, target.options);
       expect(outcome.error).toBeInstanceOf(TaskGroupError);
       const err = outcome.error as TaskGroupError;
       expect(err.errors.map((e) => (e as Error).message)).toEqual(['child failed']);

@@ -30,15 +30,6 @@ export const loopKinds: readonly LoopKind[] = ['standalone', 'hosted'];
  */
 export const hostedSkip: string = process.env.CORIO_TEST_NO_HOSTED ?? '';
 
-/** Every (entry point, backend) pair: the loop matrix the behavioural suites iterate over. */
-export const loopMatrix: { kind: LoopKind; backend: BackendProbe }[] = backendMatrix.flatMap((backend) =>
-  loopKinds.filter((kind) => kind === 'standalone' || !hostedSkip).map((kind) => ({ kind, backend })));
-
-/** Title for a describe block of the loop matrix (says why it is skipped, like backendTitle). */
-export function loopTitle(kind: LoopKind, b: BackendProbe): string {
-  return `${kind} loop, ${backendTitle(b)}`;
-}
-
 /** Runs main with run() or start(), as a Promise either way (run()'s throw becomes a rejection). */
 export function runOn<T>(kind: LoopKind, main: Main<T>, options: RunOptions = {}): Promise<T> {
   if (kind === 'hosted') return start(main, options);
@@ -121,11 +112,11 @@ export function caught(fn: () => unknown): Error & Record<string, unknown> {
   throw new Error('expected an error, none was thrown');
 }
 
-/** The simulation backend (src/drivers/sim), which every build has: file tests run on it too. */
 /**
- * Why the simulation cannot stand in for a disk here, or '': its file system speaks POSIX paths, and on
- * Windows corio's path handling (node:path's resolve and dirname, e.g. in writeFileAtomic) turns them into
- * drive paths (Z:\\d\\…) it has never heard of.
+ * The simulation backend (src/drivers/sim), which every build has: behavioural tests run on it too.
+ * noSimPaths says why the simulation cannot stand in for a disk here, or '': its file system speaks POSIX
+ * paths, and on Windows corio's path handling (node:path's resolve and dirname, e.g. in writeFileAtomic)
+ * turns them into drive paths (Z:\\d\\…) it has never heard of.
  */
 export const noSimPaths: string =
   process.platform === 'win32' ? "the simulation's file system has POSIX paths, which node:path on Windows makes drive paths" : '';
@@ -134,8 +125,55 @@ export const simBackend: BackendProbe = noSimPaths
   ? { name: 'sim', available: false, reason: noSimPaths }
   : { name: 'sim', available: true, reason: 'the simulation: in-memory file system, seeded scheduling' };
 
-/** What file tests iterate: every compiled backend (skipped where unavailable) and the simulation. */
-export const fileBackendMatrix: BackendProbe[] = [...backendMatrix, simBackend];
+/**
+ * Why the simulation runs under run() only: start() has libuv watch the backend's descriptor (uv_poll_t) to
+ * wake the guest, and the simulation is TypeScript with no descriptor. A sim guest would need a second hosted
+ * driver paced by setImmediate, whose tests would check that driver rather than the one users run.
+ */
+const simStandaloneOnly = "standalone only: start() has libuv poll a native backend's descriptor, the simulation has none";
+
+/** One cell of the loop matrix: an entry point on a backend, and why the cell is skipped ('' when it runs). */
+export interface LoopCase {
+  kind: LoopKind;
+  backend: BackendProbe;
+  skip: string;
+}
+
+/**
+ * Every (entry point, backend) pair the behavioural suites run on: each compiled backend under run() and
+ * under start() (issue 13), plus the simulation under run() (issue 18). A cell this machine cannot run is
+ * still listed, skipped, with the reason in its title.
+ */
+export const loopMatrix: LoopCase[] = [
+  ...backendMatrix.flatMap((backend) => loopKinds.map((kind): LoopCase => ({
+    kind,
+    backend,
+    skip: !backend.available ? backend.reason : kind === 'hosted' ? hostedSkip : '',
+  }))),
+  { kind: 'standalone', backend: simBackend, skip: simBackend.available ? '' : simBackend.reason },
+];
+
+/** A describe title that says the loop and the backend ("hosted loop, backend uring"), and why it is skipped. */
+export function loopTitle(c: LoopCase): string {
+  const base = `${c.kind} loop, backend ${c.backend.name}`;
+  if (c.skip) return `${base} (skipped: ${c.skip})`;
+  return c.backend.name === 'sim' ? `${base} (${simStandaloneOnly})` : base;
+}
+
+/** run()'s options for a backend of the matrix, for a test that reaches no files (the simulation: seed 1). */
+export function backendOptions(b: BackendProbe): RunOptions {
+  return b.name === 'sim' ? { backend: 'sim', seed: 1 } : { backend: b.name };
+}
+
+/** What a Promise rejected with (fails the test if it resolved): the async twin of caught(). */
+export async function rejected(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error & Record<string, unknown>;
+  }
+  throw new Error('expected a rejection, the Promise resolved');
+}
 
 /** Where a file test's files live and how it reaches them, per backend. */
 export interface FileTarget {

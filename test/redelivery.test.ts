@@ -1,7 +1,7 @@
 // Every cancel is delivered: a second cancel() reaches a task that swallowed the first, cancelling() and
 // uncancel() count requests, task groups and run()'s shutdown end stubborn tasks, a timeout after a swallowed
 // cancel is still a timeout, and checkpoints raise a pending cancellation even when nothing would wait.
-// On every available backend, on the virtual clock.
+// On every cell of the loop matrix (both entry points, every backend, the simulation), on the virtual clock.
 import { fstatSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,7 +12,6 @@ import {
   currentTask,
   now,
   open,
-  run,
   shield,
   sleep,
   spawn,
@@ -20,7 +19,7 @@ import {
   withTimeout,
   yieldNow,
 } from '../src/index.js';
-import { backendMatrix, backendTitle, scratch } from './helpers.js';
+import { fileTarget, loopMatrix, loopTitle, runOn } from './helpers.js';
 
 /** A task that catches every CancelledError and carries on: the case that used to hang groups and run(). */
 function* stubborn(log: string[]) {
@@ -34,12 +33,16 @@ function* stubborn(log: string[]) {
   }
 }
 
-for (const b of backendMatrix) {
-  describe.skipIf(!b.available)(backendTitle(b), () => {
-    const virtual = { backend: b.name, clock: 'virtual' } as const;
+for (const c of loopMatrix) {
+  describe.skipIf(c.skip !== '')(loopTitle(c), () => {
+    const { kind, backend: b } = c;
+    // On the simulation, files live in its own file system: fileTarget's scratch reaches them there.
+    const target = fileTarget(b);
+    const scratch = target.scratch;
+    const virtual = { ...target.options, clock: 'virtual' } as const;
 
-    it('a second cancel() reaches a task that swallowed the first', () => {
-      const r = run(function* () {
+    it('a second cancel() reaches a task that swallowed the first', async () => {
+      const r = await runOn(kind, function* () {
         const log: string[] = [];
         const t = spawn(function* () {
           try {
@@ -65,8 +68,8 @@ for (const b of backendMatrix) {
       expect(r).toEqual({ log: ['swallowed once'], second: true, outcome: 'CancelledError', cancelled: true, at: 20 });
     });
 
-    it('cancelling() counts requests; uncancel() takes one back and withdraws an undelivered one', () => {
-      const r = run(function* () {
+    it('cancelling() counts requests; uncancel() takes one back and withdraws an undelivered one', async () => {
+      const r = await runOn(kind, function* () {
         const t = spawn(function* () {
           yield* sleep(1000);
           return 'finished';
@@ -82,8 +85,8 @@ for (const b of backendMatrix) {
       expect(r).toEqual({ counts: [0, 2, 1, 0], value: 'finished', cancelled: false });
     });
 
-    it('a stubborn task in a group whose sibling fails: the group ends with the sibling\'s error', () => {
-      const r = run(function* () {
+    it('a stubborn task in a group whose sibling fails: the group ends with the sibling\'s error', async () => {
+      const r = await runOn(kind, function* () {
         const log: string[] = [];
         try {
           yield* taskGroup(function* (g) {
@@ -102,9 +105,9 @@ for (const b of backendMatrix) {
       expect(r).toEqual({ log: ['swallowed at 25'], errors: ['sibling failed'], at: 35 });
     });
 
-    it('a stubborn task left running when main returns: run() still returns', () => {
+    it('a stubborn task left running when main returns: run() still returns', async () => {
       const log: string[] = [];
-      const value = run(function* () {
+      const value = await runOn(kind, function* () {
         spawn(() => stubborn(log), { name: 'stubborn' });
         yield* sleep(15);
         return 'main done';
@@ -113,8 +116,8 @@ for (const b of backendMatrix) {
       expect(log).toEqual(['swallowed at 15']);
     });
 
-    it('a stubborn task unwound by its group still runs its finally blocks, which may yield*', () => {
-      const log = run(function* () {
+    it('a stubborn task unwound by its group still runs its finally blocks, which may yield*', async () => {
+      const log = await runOn(kind, function* () {
         const log: string[] = [];
         try {
           yield* taskGroup(function* (g) {
@@ -143,8 +146,8 @@ for (const b of backendMatrix) {
       expect(log).toEqual(['swallowed', 'finally at 16', 'TaskGroupError']);
     });
 
-    it('a group\'s child cleaning up in one wait is not cut short (its first wait after the error is its own)', () => {
-      const log = run(function* () {
+    it('a group\'s child cleaning up in one wait is not cut short (its first wait after the error is its own)', async () => {
+      const log = await runOn(kind, function* () {
         const log: string[] = [];
         try {
           yield* taskGroup(function* (g) {
@@ -167,8 +170,8 @@ for (const b of backendMatrix) {
       expect(log).toEqual(['cleanup done', 'TaskGroupError']);
     });
 
-    it('cleanup in a shield is never unwound, however many waits it takes', () => {
-      const log = run(function* () {
+    it('cleanup in a shield is never unwound, however many waits it takes', async () => {
+      const log = await runOn(kind, function* () {
         const log: string[] = [];
         try {
           yield* taskGroup(function* (g) {
@@ -193,8 +196,8 @@ for (const b of backendMatrix) {
       expect(log).toEqual(['shielded cleanup done at 16', 'TaskGroupError']);
     });
 
-    it('a timeout firing after a swallowed cancel is still a timeout of its own scope', () => {
-      const r = run(function* () {
+    it('a timeout firing after a swallowed cancel is still a timeout of its own scope', async () => {
+      const r = await runOn(kind, function* () {
         const t = spawn(function* () {
           try {
             yield* sleep(1000);
@@ -217,8 +220,8 @@ for (const b of backendMatrix) {
       expect(r).toBe('TimeoutError at 60');
     });
 
-    it('withTimeout(0) around one yieldNow() times out: a deadline already passed cancels at the first yield*', () => {
-      const r = run(function* () {
+    it('withTimeout(0) around one yieldNow() times out: a deadline already passed cancels at the first yield*', async () => {
+      const r = await runOn(kind, function* () {
         let after = false;
         try {
           yield* withTimeout(0, function* () {
@@ -233,8 +236,8 @@ for (const b of backendMatrix) {
       expect(r).toEqual({ error: 'TimeoutError', after: false, timeout: true });
     });
 
-    it('a set Event is still a checkpoint: a pending cancellation is raised there, before it returns', () => {
-      const r = run(function* () {
+    it('a set Event is still a checkpoint: a pending cancellation is raised there, before it returns', async () => {
+      const r = await runOn(kind, function* () {
         const ev = new Event();
         ev.set();
         const t = spawn(function* () {
@@ -251,9 +254,9 @@ for (const b of backendMatrix) {
       expect(r).toBe('CancelledError');
     });
 
-    it('a close() in a finally block is not skipped by a cancellation that arrives meanwhile', () => {
+    it('a close() in a finally block is not skipped by a cancellation that arrives meanwhile', async () => {
       const path = `${scratch()}/close.txt`;
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         const gate = new Event();
         let fd = -1;
         const t = spawn(function* () {
@@ -273,13 +276,14 @@ for (const b of backendMatrix) {
         } catch {
           /* cancelled */
         }
-        if (process.platform !== 'win32') return { fd, closed: !isOpen(fd) };
-        // Windows: corio's descriptors are its own table (native/core/win/fd.h), which fstatSync cannot see.
-        // That table hands out the lowest free number, so the number comes back at once only if it was closed.
+        if (process.platform !== 'win32' && !target.simulated) return { fd, closed: !isOpen(fd) };
+        // Windows: corio's descriptors are its own table (native/core/win/fd.h), which fstatSync cannot see;
+        // nor can it see the simulation's. Both hand out the lowest free number, so the number comes back at
+        // once only if it was closed.
         const next = yield* open(`${path}.next`, 'w');
         yield* next.close();
         return { fd, closed: next.fd === fd };
-      }, { backend: b.name });
+      }, target.options);
       expect(r.closed).toBe(true);
     });
   });

@@ -14,12 +14,14 @@ import {
   withTimeout,
   yieldNow,
 } from '../src/index.js';
-import { backendMatrix, backendTitle, loopMatrix, loopTitle, runOn } from './helpers.js';
+import { backendOptions, loopMatrix, loopTitle, runOn } from './helpers.js';
 
-// Every case on both entry points (run() and the hosted start()) and every backend: test/helpers.ts loopMatrix.
-for (const { kind, backend: b } of loopMatrix) {
-  describe.skipIf(!b.available)(loopTitle(kind, b), () => {
-    const virtual = { backend: b.name, clock: 'virtual' } as const;
+// Every case on every cell of test/helpers.ts loopMatrix: run() and the hosted start() on each native
+// backend, and run() on the simulation.
+for (const c of loopMatrix) {
+  describe.skipIf(c.skip !== '')(loopTitle(c), () => {
+    const { kind, backend: b } = c;
+    const virtual = { ...backendOptions(b), clock: 'virtual' } as const;
 
     it('withTimeout returns the value when in time, throws TimeoutError when not, and cancels the body', async () => {
       const r = await runOn(kind, function* () {
