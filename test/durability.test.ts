@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { open, run, spawn, taskGroup, type RunOptions } from '../src/index.js';
-import { backendTitle, fileBackendMatrix, fileTarget, scratch as hostScratch } from './helpers.js';
+import { fileTarget, loopMatrix, loopTitle, runOn, scratch as hostScratch } from './helpers.js';
 
 // A 1 MiB tmpfs for ENOSPC, mounted by the test when it may (root with CAP_SYS_ADMIN); else skipped, saying why.
 let smallDisk = '';
@@ -29,18 +29,19 @@ function record(i: number, size: number): Buffer {
   return b;
 }
 
-for (const b of fileBackendMatrix) {
-  describe.skipIf(!b.available)(backendTitle(b), () => {
+for (const c of loopMatrix) {
+  describe.skipIf(c.skip !== '')(loopTitle(c), () => {
+    const { kind, backend: b } = c;
     // The same bodies on the disk (node:fs) and on the simulation (its own file system): see fileTarget.
     const target = fileTarget(b);
     const opts: RunOptions = target.options;
     const fs = target.fs;
     const scratch = target.scratch;
 
-    function durableWriters(groupCommit: boolean) {
+    async function durableWriters(groupCommit: boolean) {
       const path = join(scratch(), `durable-${groupCommit}.log`);
       const size = 4096;
-      const result = run(function* () {
+      const result = await runOn(kind, function* () {
         const f = yield* open(path, 'w');
         f.groupCommit = groupCommit;
         yield* taskGroup(function* (g) {
@@ -60,20 +61,20 @@ for (const b of fileBackendMatrix) {
       return { ...result, intact };
     }
 
-    it('32 concurrent durable writers share fdatasync calls, and every record is in the file', () => {
-      const shared = durableWriters(true);
+    it('32 concurrent durable writers share fdatasync calls, and every record is in the file', async () => {
+      const shared = await durableWriters(true);
       expect(shared.syncCallers).toBe(32);
       expect(shared.syncCalls).toBeGreaterThanOrEqual(1);
       expect(shared.syncCalls).toBeLessThan(32);
       expect(shared.intact.every(Boolean)).toBe(true);
-      const unshared = durableWriters(false);
+      const unshared = await durableWriters(false);
       expect(unshared.syncCalls).toBe(0);  // the handle's group commit never ran: 32 plain calls instead
       expect(unshared.intact.every(Boolean)).toBe(true);
     });
 
-    it('a datasync arriving while one runs waits for the next round (it may not ride on a sync that began before its write)', () => {
+    it('a datasync arriving while one runs waits for the next round (it may not ride on a sync that began before its write)', async () => {
       const path = join(scratch(), 'rounds.log');
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         const f = yield* open(path, 'w');
         const first = spawn(function* () {
           yield* f.write('a');
@@ -94,9 +95,9 @@ for (const b of fileBackendMatrix) {
       expect(fs.readFileSync(path, 'utf8')).toBe('ab');
     });
 
-    it('small adjacent writes issued in one iteration become one vectored write; each caller gets its own count', () => {
+    it('small adjacent writes issued in one iteration become one vectored write; each caller gets its own count', async () => {
       const path = join(scratch(), 'coalesced.bin');
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         const f = yield* open(path, 'w');
         const counts: number[] = [];
         yield* taskGroup(function* (g) {
@@ -118,10 +119,10 @@ for (const b of fileBackendMatrix) {
       for (let i = 0; i < 64; i++) expect(data.subarray(i * 128, (i + 1) * 128).equals(record(i, 128))).toBe(true);
     });
 
-    it('coalescing keeps issue order for overlapping and non-adjacent writes, and can be switched off', () => {
+    it('coalescing keeps issue order for overlapping and non-adjacent writes, and can be switched off', async () => {
       for (const coalesce of [true, false]) {
         const path = join(scratch(), `overlap-${coalesce}.bin`);
-        const r = run(function* () {
+        const r = await runOn(kind, function* () {
           const f = yield* open(path, 'w');
           yield* taskGroup(function* (g) {
             // Issue order: 0..9 'a', 5..14 'b' (overlaps), 20..24 'c' (gap), 10..19 'd' (after the gap).
@@ -139,9 +140,9 @@ for (const b of fileBackendMatrix) {
       }
     });
 
-    it('appends from many tasks in one iteration are merged and land in issue order', () => {
+    it('appends from many tasks in one iteration are merged and land in issue order', async () => {
       const path = join(scratch(), 'appends.log');
-      run(function* () {
+      await runOn(kind, function* () {
         const f = yield* open(path, 'a');
         yield* taskGroup(function* (g) {
           for (let i = 0; i < 100; i++) g.spawn(function* () { yield* f.write(`${i};`); });
@@ -157,10 +158,10 @@ for (const b of fileBackendMatrix) {
       const disk = () => (full === null ? smallDisk : (fullDir ||= full.scratch()));
       const diskOpts = full?.options ?? opts;
       const diskFs = full?.fs ?? fs;
-      it('a write that does not fit reports exactly the bytes that are in the file', (ctx) => {
+      it('a write that does not fit reports exactly the bytes that are in the file', async (ctx) => {
         if (disk() === '') return ctx.skip(smallDiskSkip);
         const path = join(disk(), `big-${b.name}`);
-        const outcome = run(function* () {
+        const outcome = await runOn(kind, function* () {
           const f = yield* open(path, 'w');
           try {
             return { written: yield* f.write(Buffer.alloc(2 << 20, 7)) };
@@ -181,12 +182,12 @@ for (const b of fileBackendMatrix) {
         }
       });
 
-      it('a position-less write cut short by a full disk leaves a true prefix (regression: the file start was overwritten)', (ctx) => {
+      it('a position-less write cut short by a full disk leaves a true prefix (regression: the file start was overwritten)', async (ctx) => {
         if (disk() === '') return ctx.skip(smallDiskSkip);
         const path = join(disk(), `halves-${b.name}`);
         const data = Buffer.alloc(2 << 20, 'A');
         data.fill('B', 1 << 20);
-        const written = run(function* () {
+        const written = await runOn(kind, function* () {
           const f = yield* open(path, 'w');
           try {
             return yield* f.write(data);  // no position: at the handle's position, 0
@@ -200,13 +201,13 @@ for (const b of fileBackendMatrix) {
         expect(got.equals(data.subarray(0, written))).toBe(true);
       });
 
-      it('coalesced small writes into a filling disk: each caller learns its own truth', (ctx) => {
+      it('coalesced small writes into a filling disk: each caller learns its own truth', async (ctx) => {
         if (disk() === '') return ctx.skip(smallDiskSkip);
         const path = join(disk(), `coalesced-${b.name}`);
         const filler = join(disk(), `filler-${b.name}`);
         // Leave a little room: 1 MiB minus what the filler takes (tmpfs allocates in pages).
         diskFs.writeFileSync(filler, Buffer.alloc((1 << 20) - 3 * 4096));
-        const results = run(function* () {
+        const results = await runOn(kind, function* () {
           const f = yield* open(path, 'w');
           const results: ({ ok: number } | { err: string })[] = new Array(64);
           yield* taskGroup(function* (g) {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   backend, mkdir, open, readdir, readFile, rename, rmdir, run, stats, unlink, writeFile, type RunOptions,
 } from '../src/index.js';
-import { backendTitle, fileBackendMatrix, fileTarget, missingBackend, scratch, skipTitle, uvErrno } from './helpers.js';
+import { fileTarget, loopMatrix, loopTitle, missingBackend, runOn, scratch, skipTitle, uvErrno } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const entry = join(root, 'dist', 'src', 'index.js');
@@ -68,8 +68,9 @@ afterAll(() => {
   for (const m of mounted.reverse()) execFileSync('umount', [m]);
 });
 
-for (const b of fileBackendMatrix) {
-  describe.skipIf(!b.available)(backendTitle(b), () => {
+for (const c of loopMatrix) {
+  describe.skipIf(c.skip !== '')(loopTitle(c), () => {
+    const { kind, backend: b } = c;
     // The same bodies on the disk (node:fs) and on the simulation (its own file system): see fileTarget.
     // On the simulation the small disks are file systems of its own with the same limits (faults.space).
     const target = fileTarget(b);
@@ -81,13 +82,13 @@ for (const b of fileBackendMatrix) {
     const spaceDir = simSpace ? simSpace.scratch() : '';
     const inodeDir = simInodes ? simInodes.scratch() : '';
 
-    it('ENOSPC: writeFile and a handle write on a full disk are typed errors; what the error does not report is not in the file; the loop goes on', (ctx) => {
+    it('ENOSPC: writeFile and a handle write on a full disk are typed errors; what the error does not report is not in the file; the loop goes on', async (ctx) => {
       if (mountSkip && !simSpace) return ctx.skip(mountSkip);
       const full = spaceDir || fullDisk;
       const opts: RunOptions = simSpace?.options ?? target.options;
       const big = join(full, `big-${b.name}`);
       const partial = join(full, `partial-${b.name}`);
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         // writeFile goes on after a short write, as node:fs/promises' does, so the full disk is an error.
         const whole = yield* attempt(function* () { yield* writeFile(big, Buffer.alloc(1 << 20, 1)); });
         yield* unlink(big);
@@ -119,11 +120,11 @@ for (const b of fileBackendMatrix) {
       expect(r.ioInFlight).toBe(0);
     });
 
-    it('ENOSPC: creating a file on a file system with no inodes left is a typed open error', (ctx) => {
+    it('ENOSPC: creating a file on a file system with no inodes left is a typed open error', async (ctx) => {
       if (mountSkip && !simInodes) return ctx.skip(mountSkip);
       const fewInodes = inodeDir || fewInodesDisk;
       const opts: RunOptions = simInodes?.options ?? target.options;
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         const made: string[] = [];
         let failure: Caught = null;
         for (let i = 0; i < 16 && failure === null; i++) {
@@ -141,11 +142,11 @@ for (const b of fileBackendMatrix) {
 
     const opts: RunOptions = target.options;
 
-    it('EROFS: writing, creating, renaming and removing on a read-only mount are typed errors; reading works', (ctx) => {
+    it('EROFS: writing, creating, renaming and removing on a read-only mount are typed errors; reading works', async (ctx) => {
       if (target.simulated) return ctx.skip(target.needsOs('read-only mounts'));
       if (mountSkip) return ctx.skip(mountSkip);
       const existing = join(readOnly, 'existing.txt');
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         return {
           create: yield* attempt(function* () { yield* open(join(readOnly, 'new.txt'), 'w'); }),
           openForWrite: yield* attempt(function* () { yield* open(existing, 'r+'); }),
@@ -166,11 +167,11 @@ for (const b of fileBackendMatrix) {
       expect(fs.readdirSync(readOnly).sort()).toEqual(['dir', 'existing.txt']);
     });
 
-    it('EISDIR and ENOTDIR: typed errors naming the call and the path', () => {
+    it('EISDIR and ENOTDIR: typed errors naming the call and the path', async () => {
       const dir = scratch();
       const file = join(dir, 'file.txt');
       fs.writeFileSync(file, 'data');
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         const d = yield* open(dir, 'r');
         const readDir = yield* attempt(function* () { yield* d.read(Buffer.alloc(16), 0, 16, 0); });
         yield* d.close();
@@ -206,9 +207,9 @@ for (const b of fileBackendMatrix) {
     // node's closeSync(fd) would close some other file — in a vitest fork, descriptor 3 is the IPC channel.
     const ownTable = process.platform === 'win32' ? 'corio\'s descriptors on Windows are its own handle table, which node:fs cannot close'
       : target.needsOs('descriptors node:fs could close behind its back');
-    it.skipIf(ownTable !== '')(skipTitle('EBADF: a descriptor closed behind corio\'s back gives typed errors from the kernel; a closed handle refuses at once', ownTable), () => {
+    it.skipIf(ownTable !== '')(skipTitle('EBADF: a descriptor closed behind corio\'s back gives typed errors from the kernel; a closed handle refuses at once', ownTable), async () => {
       const path = join(scratch(), 'ebadf.txt');
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         const f = yield* open(path, 'w');
         yield* f.write('kept');
         fs.closeSync(f.fd);  // closed behind corio's back (nothing else opens in between)

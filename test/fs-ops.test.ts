@@ -13,21 +13,20 @@ import {
   rename,
   rm,
   rmdir,
-  run,
   stat,
   unlink,
   writeFileAtomic,
   type RunOptions,
 } from '../src/index.js';
-import { backendTitle, caught, fileBackendMatrix, fileTarget, noSymlinks, skipTitle, underWine } from './helpers.js';
+import { caught, fileTarget, loopMatrix, loopTitle, noSymlinks, runOn, skipTitle, underWine, type LoopKind } from './helpers.js';
 
 function shape(e: unknown): Record<string, unknown> {
   const x = e as Record<string, unknown>;
   return { code: x.code, errno: x.errno, syscall: x.syscall, path: x.path, dest: x.dest, message: (e as Error).message };
 }
 
-function ours(options: RunOptions, body: () => Generator<unknown, unknown, unknown>): Record<string, unknown> {
-  return run(function* () {
+function ours(kind: LoopKind, options: RunOptions, body: () => Generator<unknown, unknown, unknown>): Promise<Record<string, unknown>> {
+  return runOn(kind, function* () {
     try {
       yield* body() as never;
     } catch (e) {
@@ -46,19 +45,20 @@ async function theirs(fn: () => Promise<unknown>): Promise<Record<string, unknow
   return { code: 'no error' };
 }
 
-for (const b of fileBackendMatrix) {
-  describe.skipIf(!b.available)(backendTitle(b), () => {
+for (const c of loopMatrix) {
+  describe.skipIf(c.skip !== '')(loopTitle(c), () => {
+    const { kind, backend: b } = c;
     // The same bodies on the disk (node:fs) and on the simulation (its own file system): see fileTarget.
     const target = fileTarget(b);
     const opts: RunOptions = target.options;
     const fs = target.fs;
     const scratch = target.scratch;
 
-    it('unlink, rename (replacing), mkdir, rmdir and stat do what node:fs does', () => {
+    it('unlink, rename (replacing), mkdir, rmdir and stat do what node:fs does', async () => {
       const dir = scratch();
       fs.writeFileSync(join(dir, 'a'), 'A');
       fs.writeFileSync(join(dir, 'b'), 'B');
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         yield* rename(join(dir, 'a'), join(dir, 'b'));  // replaces b
         const st = yield* stat(join(dir, 'b'));
         yield* mkdir(join(dir, 'sub'), { mode: 0o750 });
@@ -77,11 +77,11 @@ for (const b of fileBackendMatrix) {
     });
 
     const noLinks = target.needsOs('symbolic links') || noSymlinks;
-    it.skipIf(noLinks !== '')(skipTitle('stat follows a symbolic link, lstat does not, unlink removes the link', noLinks), () => {
+    it.skipIf(noLinks !== '')(skipTitle('stat follows a symbolic link, lstat does not, unlink removes the link', noLinks), async () => {
       const dir = scratch();
       fs.writeFileSync(join(dir, 'b'), 'B');
       fs.symlinkSync(join(dir, 'b'), join(dir, 'link'));
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         const viaLink = yield* stat(join(dir, 'link'));
         const linkItself = yield* lstat(join(dir, 'link'));
         yield* unlink(join(dir, 'link'));
@@ -117,7 +117,7 @@ for (const b of fileBackendMatrix) {
           () => fsp.copyFile(file, join(dir, 'full', 'inside'), fs.constants.COPYFILE_EXCL)],
       ];
       for (const [label, mine, node] of cases) {
-        const a = ours(opts, mine);
+        const a = await ours(kind, opts, mine);
         const n = await theirs(node);
         // node:fs's copyFile is one system call (copyfile) where ours opens the target with O_EXCL.
         if (label.startsWith('copyFile')) {
@@ -128,10 +128,10 @@ for (const b of fileBackendMatrix) {
       }
     });
 
-    it('mkdir recursive returns the first directory created; rm recursive removes a tree; force ignores missing', () => {
+    it('mkdir recursive returns the first directory created; rm recursive removes a tree; force ignores missing', async () => {
       const dir = scratch();
       const deep = join(dir, 'a', 'b', 'c');
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         const first = yield* mkdir(deep, { recursive: true });
         const again = yield* mkdir(deep, { recursive: true });
         for (let i = 0; i < 20; i++) {
@@ -148,7 +148,7 @@ for (const b of fileBackendMatrix) {
       expect(fs.existsSync(join(dir, 'a'))).toBe(false);
     });
 
-    it('readdir lists names and types for 0, 1 and 3,000 entries (growing its buffer), never . or ..', () => {
+    it('readdir lists names and types for 0, 1 and 3,000 entries (growing its buffer), never . or ..', async () => {
       const dir = scratch();
       fs.mkdirSync(join(dir, 'empty'));
       fs.mkdirSync(join(dir, 'one'));
@@ -157,7 +157,7 @@ for (const b of fileBackendMatrix) {
       const names = Array.from({ length: 3000 }, (_, i) => `entry-with-a-longish-name-${i}`);
       for (const n of names) fs.writeFileSync(join(dir, 'many', n), '');
       fs.mkdirSync(join(dir, 'many', 'subdir'));
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         const empty = yield* readdir(join(dir, 'empty'));
         const one = yield* readdir(join(dir, 'one'));
         const many = yield* readdir(join(dir, 'many'), { withFileTypes: true });
@@ -171,24 +171,24 @@ for (const b of fileBackendMatrix) {
       expect(r.many.find((m) => m[0] === names[7])).toEqual([names[7], true, false, false]);
     });
 
-    it.skipIf(noLinks !== '')(skipTitle('readdir reports a dangling symbolic link as a link', noLinks), () => {
+    it.skipIf(noLinks !== '')(skipTitle('readdir reports a dangling symbolic link as a link', noLinks), async () => {
       const dir = scratch();
       fs.writeFileSync(join(dir, 'file'), '');
       fs.symlinkSync('nowhere', join(dir, 'dangling'));
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         const list = yield* readdir(dir, { withFileTypes: true });
         return list.map((d) => [d.name, d.isFile(), d.isDirectory(), d.isSymbolicLink()] as const).sort();
       }, opts);
       expect(r).toEqual([['dangling', false, false, true], ['file', true, false, false]]);
     });
 
-    it('copyFile copies bytes and permission bits', () => {
+    it('copyFile copies bytes and permission bits', async () => {
       const dir = scratch();
       const src = join(dir, 'src.bin');
       const data = Buffer.alloc(3 * 1024 * 1024 + 17, 0);
       for (let i = 0; i < data.length; i += 997) data[i] = i & 0xff;
       fs.writeFileSync(src, data, { mode: 0o640 });
-      run(function* () {
+      await runOn(kind, function* () {
         yield* copyFile(src, join(dir, 'dst.bin'));
       }, opts);
       expect(fs.readFileSync(join(dir, 'dst.bin')).equals(data)).toBe(true);
@@ -197,9 +197,9 @@ for (const b of fileBackendMatrix) {
       if (process.platform !== 'win32') expect(fs.statSync(src).mode & 0o777).toBe(0o640 & ~process.umask());
     });
 
-    it('allocate grows the size', () => {
+    it('allocate grows the size', async () => {
       const path = join(scratch(), 'alloc.bin');
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         const f = yield* open(path, 'w+');
         yield* f.allocate(0, 1 << 20);
         yield* f.allocate(0, 4096);  // inside the file already: nothing changes
@@ -212,9 +212,9 @@ for (const b of fileBackendMatrix) {
     });
 
     const noKeepSize = underWine ? 'Wine 8 answers the allocation size request (FileAllocationInfo) with ENOTSUP' : '';
-    it.skipIf(noKeepSize !== '')(skipTitle('allocate reserves space: it grows the size, or keeps it with keepSize', noKeepSize), () => {
+    it.skipIf(noKeepSize !== '')(skipTitle('allocate reserves space: it grows the size, or keeps it with keepSize', noKeepSize), async () => {
       const path = join(scratch(), 'alloc.bin');
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         const f = yield* open(path, 'w+');
         yield* f.allocate(0, 1 << 20);
         const grown = yield* f.stat();
@@ -226,11 +226,11 @@ for (const b of fileBackendMatrix) {
       expect(r).toEqual({ grownSize: 1 << 20, keptSize: 1 << 20, blocksGrew: true });
     });
 
-    it('writeFileAtomic replaces the content and leaves no temporary file; a failure leaves the target untouched', () => {
+    it('writeFileAtomic replaces the content and leaves no temporary file; a failure leaves the target untouched', async () => {
       const dir = scratch();
       const target = join(dir, 'config.json');
       fs.writeFileSync(target, '{"v":1}');
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         const n = yield* writeFileAtomic(target, '{"v":2}');
         const content = yield* readFile(target, 'utf8');
         let failure = '';

@@ -19,7 +19,7 @@ import {
   type FileHandle,
   type RunOptions,
 } from '../src/index.js';
-import { backendTitle, fileBackendMatrix, fileTarget, scratch as hostScratch, skipTitle } from './helpers.js';
+import { fileTarget, loopMatrix, loopTitle, runOn, scratch as hostScratch, skipTitle } from './helpers.js';
 
 type Caught = Error & Record<string, unknown>;
 
@@ -64,8 +64,9 @@ afterAll(() => {
   if (smallDisk !== undefined) execFileSync('umount', [smallDisk]);  // before helpers.ts removes the folder
 });
 
-for (const b of fileBackendMatrix) {
-  describe.skipIf(!b.available)(backendTitle(b), () => {
+for (const c of loopMatrix) {
+  describe.skipIf(c.skip !== '')(loopTitle(c), () => {
+    const { kind, backend: b } = c;
     // The same bodies on the disk (node:fs) and on the simulation (its own file system): see fileTarget.
     const target = fileTarget(b);
     const fs = target.fs;
@@ -74,9 +75,9 @@ for (const b of fileBackendMatrix) {
       const opts: RunOptions = { ...target.options, files: { coalesceWrites } };
       const mode = coalesceWrites ? 'coalescing on' : 'coalescing off';
 
-      it(`a write made before close() and run after it fails with EBADF and never reaches the file that reuses the descriptor (${mode})`, () => {
+      it(`a write made before close() and run after it fails with EBADF and never reaches the file that reuses the descriptor (${mode})`, async () => {
         const dir = scratch();
-        const r = run(function* () {
+        const r = await runOn(kind, function* () {
           const a = yield* open(join(dir, 'a'), 'w');
           const op = a.write(Buffer.from('meant for a'), 0);
           yield* a.close();
@@ -98,12 +99,12 @@ for (const b of fileBackendMatrix) {
 
     const opts: RunOptions = target.options;
 
-    it('a positional read and a sync made before close() and run after it fail with EBADF and read nothing of the new file', () => {
+    it('a positional read and a sync made before close() and run after it fail with EBADF and read nothing of the new file', async () => {
       const dir = scratch();
       fs.writeFileSync(join(dir, 'a'), 'aaaa');
       fs.writeFileSync(join(dir, 'b'), 'bbbb');
       for (const groupCommit of [true, false]) {
-        const r = run(function* () {
+        const r = await runOn(kind, function* () {
           const a = yield* open(join(dir, 'a'), 'r+');
           const buf = Buffer.alloc(4);
           const read = a.read(buf, 0, 4, 0);
@@ -128,9 +129,9 @@ for (const b of fileBackendMatrix) {
 
     for (const coalesceWrites of [true, false]) {
       const mode = coalesceWrites ? 'coalescing on' : 'coalescing off';
-      it(`a position-less write cancelled before it started leaves no hole (${mode})`, () => {
+      it(`a position-less write cancelled before it started leaves no hole (${mode})`, async () => {
         const path = join(scratch(), 'log');
-        run(function* () {
+        await runOn(kind, function* () {
           const f = yield* open(path, 'w');
           yield* f.write('first\n');
           const made = f.write('made, never started\n');  // making an operation claims nothing
@@ -149,9 +150,9 @@ for (const b of fileBackendMatrix) {
       });
     }
 
-    it('a position-less write cancelled while it is held for coalescing gives its range back: no hole', () => {
+    it('a position-less write cancelled while it is held for coalescing gives its range back: no hole', async () => {
       const path = join(scratch(), 'log');
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         const f = yield* open(path, 'w');
         yield* f.write('first\n');
         const t = spawn(function* () {
@@ -172,12 +173,12 @@ for (const b of fileBackendMatrix) {
 
     // On the simulation, test/durability.test.ts covers short writes into a full disk (faults.space).
     const fullDiskSkip = target.simulated ? target.needsOs('tmpfs to measure with statfs') : smallDiskSkip;
-    it.skipIf(smallDisk === undefined || target.simulated)(`a position-less write cut short by a full disk leaves no hole: the next write continues where its bytes ended${fullDiskSkip ? ` (skipped: ${fullDiskSkip})` : ''}`, () => {
+    it.skipIf(smallDisk === undefined || target.simulated)(`a position-less write cut short by a full disk leaves no hole: the next write continues where its bytes ended${fullDiskSkip ? ` (skipped: ${fullDiskSkip})` : ''}`, async () => {
       const dir = fs.mkdtempSync(join(smallDisk!, `${b.name}-`));
       const filler = join(dir, 'filler');
       const path = join(dir, 'log');
       const big = Buffer.alloc(64 * 1024, 'x');
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         // Leave about 32 KiB free, then write 64 KiB at the handle's position: it is cut short or fails.
         fs.writeFileSync(filler, Buffer.alloc(1));
         const free = fs.statfsSync(dir).bavail * fs.statfsSync(dir).bsize;
@@ -203,13 +204,13 @@ for (const b of fileBackendMatrix) {
     });
 
     const fifoSkip = noFifo || target.needsOs('FIFOs (a write that blocks)');
-    it.skipIf(fifoSkip !== '')(skipTitle('a close() whose caller is cancelled while it waits for a blocked write still closes the descriptor, and a later close() waits for it', fifoSkip), () => {
+    it.skipIf(fifoSkip !== '')(skipTitle('a close() whose caller is cancelled while it waits for a blocked write still closes the descriptor, and a later close() waits for it', fifoSkip), async () => {
       const dir = scratch();
       const fifo = join(dir, 'fifo');
       execFileSync('mkfifo', [fifo]);
       const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);  // never read
       try {
-        const r = run(function* () {
+        const r = await runOn(kind, function* () {
           const f = yield* open(fifo, 'w');
           const writer = spawn(function* () {
             yield* f.write(Buffer.alloc(1 << 20));  // fills the pipe, then blocks
@@ -247,7 +248,7 @@ for (const b of fileBackendMatrix) {
       const onWarning = (w: Error) => warnings.push(w);
       process.on('warning', onWarning);
       try {
-        const handle: FileHandle = run(function* () {
+        const handle: FileHandle = await runOn(kind, function* () {
           const f = yield* open(path, 'w');
           yield* f.write('kept');
           return f;
@@ -256,7 +257,7 @@ for (const b of fileBackendMatrix) {
         if (target.sim !== null) expect(target.sim.openCount(path)).toBe(0);
         else expect(fdIsOpenOn(handle.fd, path)).toBe(false);
         expect(handle.isClosed).toBe(true);
-        const later = run(function* () {
+        const later = await runOn(kind, function* () {
           return {
             write: yield* failure(function* () {
               yield* handle.write('late');
@@ -269,7 +270,7 @@ for (const b of fileBackendMatrix) {
         expect(later.write?.code).toBe('ERR_CORIO_LOOP_ENDED');
         expect(later.write?.message).toMatch(/run\(\) that has ended/);
         expect(later.stat?.code).toBe('ERR_CORIO_LOOP_ENDED');
-        run(function* () {
+        await runOn(kind, function* () {
           yield* handle.close();  // closing it again is harmless
         }, opts);
         await new Promise((resolve) => setImmediate(resolve));  // warnings are emitted on the next tick
@@ -284,11 +285,11 @@ for (const b of fileBackendMatrix) {
     });
 
     const devNullSkip = noDevNull || target.needsOs('/dev/null (2 GiB would be held in memory)');
-    it.skipIf(devNullSkip !== '')(skipTitle('writeFile of more than 2 GiB writes all of it, in calls the kernel takes, instead of throwing once the target was opened', devNullSkip), () => {
+    it.skipIf(devNullSkip !== '')(skipTitle('writeFile of more than 2 GiB writes all of it, in calls the kernel takes, instead of throwing once the target was opened', devNullSkip), async () => {
       // /dev/null takes the bytes without reading them, and the zero-filled array is never touched: no memory
       // or disk is spent on the 2 GiB.
       const data = new Uint8Array(2 ** 31 + 4096);
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         return yield* failure(function* () {
           const n = yield* writeFile('/dev/null', data);
           if (n !== data.byteLength) throw new Error(`wrote ${n} of ${data.byteLength}`);
@@ -297,10 +298,10 @@ for (const b of fileBackendMatrix) {
       expect(r).toBeUndefined();
     });
 
-    it('writeFile checks every argument before it opens (and so truncates) the target', () => {
+    it('writeFile checks every argument before it opens (and so truncates) the target', async () => {
       const path = join(scratch(), 'precious.txt');
       fs.writeFileSync(path, 'old content');
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         const bad = [
           () => writeFile(path, 12345 as unknown as string),
           () => writeFile(path, 'new', { encoding: 'no-such-encoding' as BufferEncoding }),
@@ -315,11 +316,11 @@ for (const b of fileBackendMatrix) {
       expect(fs.readFileSync(path, 'utf8')).toBe('old content');
     });
 
-    it('readFile returns a buffer of exactly the file, not a view of a larger (doubled) one', () => {
+    it('readFile returns a buffer of exactly the file, not a view of a larger (doubled) one', async () => {
       const dir = scratch();
       const sizes = [10_000, 1 << 20, 3 * 65536 + 17];
       for (const size of sizes) fs.writeFileSync(join(dir, `f${size}`), Buffer.alloc(size, size & 0xff));
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         const out: { size: number; length: number; backing: number; same: boolean }[] = [];
         for (const size of sizes) {
           const data = yield* readFile(join(dir, `f${size}`));
@@ -330,15 +331,15 @@ for (const b of fileBackendMatrix) {
       for (const f of r) expect(f).toEqual({ size: f.size, length: f.size, backing: f.size, same: true });
     });
 
-    it.skipIf(!fs.existsSync('/proc/version'))(skipTitle('readFile of a file whose size fstat does not know (procfs: 0) reads it to the end', fs.existsSync('/proc/version') ? '' : 'needs procfs'), () => {
-      const text = run(function* () {
+    it.skipIf(!fs.existsSync('/proc/version'))(skipTitle('readFile of a file whose size fstat does not know (procfs: 0) reads it to the end', fs.existsSync('/proc/version') ? '' : 'needs procfs'), async () => {
+      const text = await runOn(kind, function* () {
         return yield* readFile('/proc/version', 'utf8');
       }, opts);
       expect(text.length).toBeGreaterThan(0);
       expect(text).toBe(fs.readFileSync('/proc/version', 'utf8'));
     });
 
-    it("I/O errors carry the frames of the task's own code where it resumed with them", () => {
+    it("I/O errors carry the frames of the task's own code where it resumed with them", async () => {
       const dir = scratch();
       function* loadConfig() {
         return yield* readFile(join(dir, 'missing.json'), 'utf8');
@@ -346,7 +347,7 @@ for (const b of fileBackendMatrix) {
       function* saveReport(op: Generator<unknown, unknown, unknown> | Iterable<unknown>) {
         yield* op as Generator<never, unknown, unknown>;
       }
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         const missing = yield* failure(function* () {
           yield* loadConfig();
         });

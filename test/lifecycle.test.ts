@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { CancelledError, open, readFile, run, sleep, spawn, stats, writeFile } from '../src/index.js';
-import { backendMatrix, backendTitle, caught, fileBackendMatrix, fileTarget, scratch as hostScratch, skipTitle } from './helpers.js';
+import { backendMatrix, backendTitle, caught, fileTarget, loopMatrix, loopTitle, rejected, runOn, scratch as hostScratch, skipTitle } from './helpers.js';
 
 // The FIFO tests spawn mkfifo; Windows has no FIFOs in the file system.
 const noFifo = process.platform === 'win32' ? 'Windows has no FIFOs (mkfifo)' : '';
@@ -18,32 +18,33 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const entry = join(root, 'dist', 'src', 'index.js');
 const available = backendMatrix.filter((b) => b.available);
 
-for (const b of fileBackendMatrix) {
-  describe.skipIf(!b.available)(backendTitle(b), () => {
+for (const c of loopMatrix) {
+  describe.skipIf(c.skip !== '')(loopTitle(c), () => {
+    const { kind, backend: b } = c;
     // The same bodies on the disk (node:fs) and on the simulation (its own file system): see fileTarget.
     const target = fileTarget(b);
     const scratch = target.scratch;
     const readFileSync = (path: string, encoding: BufferEncoding) => target.fs.readFileSync(path, encoding);
     const opts = target.options;
 
-    it('a second run after the first (and after one that failed) gets a fresh loop that does file I/O', () => {
+    it('a second run after the first (and after one that failed) gets a fresh loop that does file I/O', async () => {
       const path = join(scratch(), 'twice.txt');
-      run(function* () { yield* writeFile(path, 'first'); }, opts);
-      const failed = caught(() => run(function* () {
+      await runOn(kind, function* () { yield* writeFile(path, 'first'); }, opts);
+      const failed = await rejected(runOn(kind, function* () {
         yield* writeFile(path, 'second');
         throw new Error('main failed');
       }, opts));
       expect(failed.message).toBe('main failed');
-      const third = run(function* () {
+      const third = await runOn(kind, function* () {
         const text = yield* readFile(path, 'utf8');
         return { text, ioInFlight: stats().ioInFlight, liveTasks: stats().liveTasks };
       }, opts);
       expect(third).toEqual({ text: 'second', ioInFlight: 0, liveTasks: 1 });
     });
 
-    it('run() from a spawned task with I/O in flight throws ERR_CORIO_NESTED_RUN there; the outer loop and its I/O finish', () => {
+    it('run() from a spawned task with I/O in flight throws ERR_CORIO_NESTED_RUN there; the outer loop and its I/O finish', async () => {
       const path = join(scratch(), 'nested.txt');
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         const f = yield* open(path, 'w');
         const writer = spawn(function* () { for (let i = 0; i < 100; i++) yield* f.write(`${i}\n`); });
         const nested = spawn(function* () {
@@ -63,8 +64,8 @@ for (const b of fileBackendMatrix) {
     // replaces the one in flight. The task fails with the finally's error — also when the task was cancelled,
     // so a cancelled task whose cleanup throws reports that error, not CancelledError. The original error is
     // lost unless the finally block attaches it (e.g. as `cause`); the cleanup error is never swallowed.
-    it('an exception thrown from a finally block is what the task reports (it replaces the body\'s error, or the cancellation)', () => {
-      const r = run(function* () {
+    it('an exception thrown from a finally block is what the task reports (it replaces the body\'s error, or the cancellation)', async () => {
+      const r = await runOn(kind, function* () {
         const failing = spawn(function* () {
           try {
             yield* sleep(1);
@@ -97,8 +98,8 @@ for (const b of fileBackendMatrix) {
       expect(r).toEqual(['finally (error, outcome failed)', 'cleanup after cancel (error, outcome failed)']);
     });
 
-    it('a finally error in a task nobody joins is reported by run() as unobserved, not dropped', () => {
-      const err = caught(() => run(function* () {
+    it('a finally error in a task nobody joins is reported by run() as unobserved, not dropped', async () => {
+      const err = await rejected(runOn(kind, function* () {
         spawn(function* () {
           try {
             yield* sleep(10_000);
@@ -118,7 +119,7 @@ for (const b of fileBackendMatrix) {
       const dir = scratch();
       const fifo = join(dir, 'fifo');
       execFileSync('mkfifo', [fifo]);
-      const res = spawnSync(process.execPath, [join(root, 'test', 'fixtures', 'exit-in-flight.mjs'), entry, dir, b.name, fifo], {
+      const res = spawnSync(process.execPath, [join(root, 'test', 'fixtures', 'exit-in-flight.mjs'), entry, dir, b.name, fifo, kind], {
         encoding: 'utf8',
         timeout: 30_000,
       });

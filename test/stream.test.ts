@@ -4,18 +4,19 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createWriter, open, openWriter, run } from '../src/index.js';
-import { backendTitle, fileBackendMatrix, fileTarget } from './helpers.js';
+import { fileTarget, loopMatrix, loopTitle, runOn } from './helpers.js';
 
-for (const b of fileBackendMatrix) {
-  describe.skipIf(!b.available)(backendTitle(b), () => {
+for (const c of loopMatrix) {
+  describe.skipIf(c.skip !== '')(loopTitle(c), () => {
+    const { kind, backend: b } = c;
     // The same bodies on the disk (node:fs) and on the simulation (its own file system): see fileTarget.
     const target = fileTarget(b);
     const fs = target.fs;
     const scratch = target.scratch;
-    it('writes 32 MiB in 64 KiB chunks with at most the window in flight, in order', () => {
+    it('writes 32 MiB in 64 KiB chunks with at most the window in flight, in order', async () => {
       const path = join(scratch(), 'big.bin');
       const hash = createHash('sha256');
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         const out = yield* openWriter(path, { window: 1 << 20 });
         let peak = 0;
         for (let i = 0; i < 512; i++) {
@@ -34,10 +35,10 @@ for (const b of fileBackendMatrix) {
       expect(createHash('sha256').update(fs.readFileSync(path)).digest('hex')).toBe(hash.digest('hex'));
     });
 
-    it('a failing chunk stops the writer: end() throws the error after draining', () => {
+    it('a failing chunk stops the writer: end() throws the error after draining', async () => {
       const path = join(scratch(), 'ro.bin');
       fs.writeFileSync(path, 'x');
-      const r = run(function* () {
+      const r = await runOn(kind, function* () {
         const f = yield* open(path, 'r');  // read-only: every write fails with EBADF
         const out = createWriter(f, { window: 1024 });
         let thrownBy = '';
@@ -53,9 +54,9 @@ for (const b of fileBackendMatrix) {
       expect(r).toEqual({ thrownBy: 'EBADF', inFlight: 0 });
     });
 
-    it('string chunks with an encoding; write after end is refused', () => {
+    it('string chunks with an encoding; write after end is refused', async () => {
       const path = join(scratch(), 's.txt');
-      const code = run(function* () {
+      const code = await runOn(kind, function* () {
         const out = yield* openWriter(path, { encoding: 'latin1' });
         yield* out.write('caf\u00e9 ');
         yield* out.write('ol\u00e9');
