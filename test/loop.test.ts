@@ -14,6 +14,8 @@ import {
   yieldNow,
   type Operation,
 } from '../src/index.js';
+import { LiveTasks } from '../src/core/loop.js';
+import { Task } from '../src/core/task.js';
 import { backendMatrix, backendTitle, caught } from './helpers.js';
 
 for (const b of backendMatrix) {
@@ -259,5 +261,67 @@ describe('bad arguments to run()', () => {
     expect(caught(() => spawn(function* () {})).code).toBe('ERR_CORIO_NO_LOOP');
     const err = caught(() => [...(sleep(1) as Iterable<unknown>)]);
     expect(err.message).toContain('can only run inside a corio task');
+  });
+});
+
+describe('the loop\'s list of live tasks', () => {
+  // LiveTasks (src/core/loop.ts) replaced a Set: spawn order, removal from anywhere, and a removed task
+  // keeps no link to the others (a task the program holds must not keep later tasks reachable).
+  const host = { schedule() {}, finished() {}, stepObserver: null };
+  const make = (n: number) => Array.from({ length: n }, (_, i) => new Task(host, (function* () {})(), `t${i}`));
+  const names = (l: LiveTasks) => [...l].map((t) => t.name);
+
+  it('keeps spawn order through removals at the head, the middle and the tail', () => {
+    const l = new LiveTasks();
+    const [a, b, c, d] = make(4);
+    for (const t of [a, b, c, d]) l.add(t);
+    expect(names(l)).toEqual(['t0', 't1', 't2', 't3']);
+    l.delete(b);
+    expect(names(l)).toEqual(['t0', 't2', 't3']);
+    l.delete(a);
+    l.delete(d);
+    expect(names(l)).toEqual(['t2']);
+    expect(l.size).toBe(1);
+    const [e] = make(1);
+    l.add(e);
+    const arr = l.toArray();  // compared by identity: a Task is iterable (yield* task), which toEqual would walk
+    expect(arr.length === 2 && arr[0] === c && arr[1] === e).toBe(true);
+    l.delete(c);
+    l.delete(e);
+    expect(l.size).toBe(0);
+    expect(names(l)).toEqual([]);
+  });
+
+  it('clears a removed task\'s links, and ignores a task that is not in it', () => {
+    const l = new LiveTasks();
+    const [a, b, c] = make(3);
+    l.add(a);
+    l.add(b);
+    l.add(c);
+    l.delete(b);
+    expect(b.livePrev).toBeNull();
+    expect(b.liveNext).toBeNull();
+    l.delete(b);  // twice: nothing changes
+    const [stranger] = make(1);
+    l.delete(stranger);
+    expect(l.size).toBe(2);
+    expect(names(l)).toEqual(['t0', 't2']);
+  });
+
+  it('iterates over the tasks live when the iteration began', () => {
+    const l = new LiveTasks();
+    const [a, b, c] = make(3);
+    l.add(a);
+    l.add(b);
+    const seen: string[] = [];
+    for (const t of l) {
+      seen.push(t.name);
+      if (t === a) {
+        l.delete(b);
+        l.add(c);
+      }
+    }
+    expect(seen).toEqual(['t0', 't1']);
+    expect(names(l)).toEqual(['t0', 't2']);
   });
 });

@@ -41,11 +41,63 @@ export interface FileDefaults {
   groupCommit: boolean;
 }
 
+/**
+ * The loop's unfinished tasks, in spawn order: a doubly linked list through the tasks themselves
+ * (Task.livePrev/liveNext), so spawning and finishing a task allocates nothing here. It was a Set, whose
+ * table a churn of one add and one delete per task rehashes every few tasks. Measured on this 2-vCPU VM
+ * (shared; spawn(child(i)) + join, 300k per round, third round, 5 interleaved runs): 116-311 ns, median
+ * 234, per spawn+join with the Set; 124-132 ns, median 127, with this list. A finished task's links are cleared, so a task
+ * the program keeps does not keep later tasks alive through them. Iteration visits the tasks live when it
+ * begins (a snapshot): shutdown and teardown cancel each task, which never ends or spawns one on the spot,
+ * and both are repeated for tasks spawned meanwhile.
+ */
+export class LiveTasks implements Iterable<Task<unknown>> {
+  private head: Task<unknown> | null = null;
+  private tail: Task<unknown> | null = null;
+  /** How many tasks are live. */
+  size = 0;
+
+  /** Appends a task that was just spawned. */
+  add(task: Task<unknown>): void {
+    task.livePrev = this.tail;
+    task.liveNext = null;
+    if (this.tail !== null) this.tail.liveNext = task;
+    else this.head = task;
+    this.tail = task;
+    this.size++;
+  }
+
+  /** Removes a task that finished (at most once per task: Loop.finished runs once per task). */
+  delete(task: Task<unknown>): void {
+    const prev = task.livePrev;
+    const next = task.liveNext;
+    if (prev !== null) prev.liveNext = next;
+    else if (this.head === task) this.head = next;
+    else return;  // not in this list
+    if (next !== null) next.livePrev = prev;
+    else this.tail = prev;
+    task.livePrev = null;
+    task.liveNext = null;
+    this.size--;
+  }
+
+  /** The live tasks in spawn order, as an array taken now. */
+  toArray(): Task<unknown>[] {
+    const out: Task<unknown>[] = [];
+    for (let t = this.head; t !== null; t = t.liveNext) out.push(t);
+    return out;
+  }
+
+  [Symbol.iterator](): Iterator<Task<unknown>> {
+    return this.toArray()[Symbol.iterator]();
+  }
+}
+
 export class Loop implements TaskHost {
   readonly timers = new TimerHeap();
   readonly io: IoTable;
   /** Tasks that have not finished, in spawn order (for shutdown and dumps). */
-  readonly live = new Set<Task<unknown>>();
+  readonly live = new LiveTasks();
   /**
    * The ready queue: two arrays used in turn, each filled up to its count. Counts rather than lengths
    * because truncating an array (`length = 0`) is a runtime call in V8: 4% of a task-switch loop's time

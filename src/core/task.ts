@@ -73,6 +73,11 @@ export class Task<T = unknown> implements Operation<T>, Waiter<unknown> {
     return (this.scopeStack ??= [new CancelScope(this, false, `Task '${this.name}'`)]);
   }
 
+  /** @internal Neighbours in the loop's list of live tasks (LiveTasks in loop.ts), in spawn order. */
+  livePrev: Task<unknown> | null = null;
+  /** @internal */
+  liveNext: Task<unknown> | null = null;
+
   // SteppingTask protocol (see instruction.ts).
   /** @internal */
   resuming = false;
