@@ -73,13 +73,6 @@ parallel_compile() {  # parallel_compile OBJDIR FLAGS... -- SOURCES...; at most 
   return $status
 }
 
-# The hosted loop on libkqueue: the http-server example never finished in the first CI run with it (issue 13).
-# The cause: libkqueue's kqueue descriptor never polls readable when its EVFILT_USER event fires (checked
-# with poll(2) in native/test/pollable_cases.cc, with and without the poll-side fix of 2026-12-02), so
-# libuv's uv_poll_t never wakes the guest. XNU's kqueue descriptor is pollable; libkqueue's is not. The
-# pollable core cases and the hosted vitest cases skip here and say this (test/helpers.ts hostedSkip).
-export CORIO_TEST_NO_HOSTED="libkqueue's kqueue descriptor never polls readable when its EVFILT_USER event fires, so libuv cannot wake a hosted guest (native/test/pollable_cases.cc), issue 13"
-
 # ---- 1. the native core cases on kqueue (the same file list native/test/build.sh uses on macOS)
 stamp "building the core test program (macOS sources, libkqueue)"
 core_srcs=(native/core/backend.cc native/core/pool.cc native/core/posix/*.cc native/core/mac/*.cc

@@ -30,8 +30,8 @@ const EXAMPLE_TIMEOUT_MS = 60_000;
 // Under Wine 8 with Windows' node.exe, Node's own fetch (undici) to a server on 127.0.0.1 fails ('fetch failed',
 // cause UNKNOWN) while http.get works (checked by hand on 2026-12-02); the two examples that fetch skip there.
 const underWine = process.platform === 'win32' && existsSync('Z:\\proc\\self\\status');
-// The hosted examples also skip where the run says the hosted loop is not tested (CORIO_TEST_NO_HOSTED, set by
-// test:kqueue: see hostedSkip in test/helpers.ts).
+// The hosted examples also skip where the run says the hosted loop is not tested (CORIO_TEST_NO_HOSTED: see
+// hostedSkip in test/helpers.ts).
 const noHosted = process.env.CORIO_TEST_NO_HOSTED ?? '';
 const hostedExample = (name: string) => name === 'fetch-cancel' || name === 'http-server';
 const fetchesUnderWine = (name: string) => hostedExample(name) && (underWine || !!noHosted);

@@ -23,10 +23,9 @@ export type LoopKind = 'standalone' | 'hosted';
 export const loopKinds: readonly LoopKind[] = ['standalone', 'hosted'];
 
 /**
- * Why the hosted loop is not tested in this run ('' where it is). test:kqueue sets CORIO_TEST_NO_HOSTED: on
- * libkqueue the hosted http-server example never finished in the first CI run with the hosted loop
- * (2026-12-02); the cause (libuv polling libkqueue's descriptor, or the hosted kqueue wait) is not found yet,
- * issue 13.
+ * Why the hosted loop is not tested in this run ('' where it is): CORIO_TEST_NO_HOSTED, for a run on a
+ * platform whose backend cannot be hosted. No run sets it today; test:kqueue did until the kqueue backend's
+ * hosted mode got a descriptor libuv can poll (native/core/mac/kqueue.cc says why libkqueue's is not one).
  */
 export const hostedSkip: string = process.env.CORIO_TEST_NO_HOSTED ?? '';
 

@@ -20,8 +20,9 @@ using namespace corio;
 
 namespace {
 
-// A build whose runner knows the host loop cannot watch this descriptor says why (scripts/test-kqueue.sh:
-// libkqueue's descriptor never polls readable), and these cases report that instead of failing.
+// A run that knows the host loop cannot watch this descriptor says why (CORIO_TEST_NO_HOSTED, as
+// test/helpers.ts hostedSkip reads it), and these cases report that instead of failing. No run sets it
+// today: test:kqueue did until kqueue.cc's hosted mode got a wake pipe.
 void skip_if_not_hostable() {
   const char* why = std::getenv("CORIO_TEST_NO_HOSTED");
   if (why != nullptr && *why != '\0') SKIP(why);

@@ -12,6 +12,16 @@
 //    before the pool's threads exist). EV_CLEAR resets its state when kevent() reports it, so there is
 //    nothing to drain — the eventfd read of epoll.cc has no counterpart here. Triggering is
 //    kevent(NOTE_TRIGGER) from any thread; kqueue descriptors are safe to use from several threads.
+//  * Hosted mode (BackendOptions::pollable, contract 12) signals through a pipe instead of EVFILT_USER: the
+//    pipe's read end is registered in the kqueue with EVFILT_READ, so a blocking wait() still wakes, and
+//    it is what pollable_fd() hands to libuv. Two reasons. (a) libkqueue's kqueue descriptor is the write
+//    end of a pipe that libkqueue keeps for close detection (src/linux/platform.c, linux_kqueue_init), so
+//    it never becomes readable: uv_poll_t on it never fired and the hosted http-server example hung, even
+//    on SIGTERM, because the signal watcher's wake() reached nobody. (b) On XNU the kqueue descriptor does
+//    poll readable while events are pending, but an EV_CLEAR event is only reset by a kevent() that
+//    returns it, so every poll would need a zero-timeout kevent() (what this file did before) or the
+//    level-triggered uv_poll_t calls back on every turn (epoll.cc's eventfd had that spin). The pipe works
+//    on both; a poll empties it with one non-blocking read, as epoll.cc's poll reads its eventfd.
 //  * kevent() takes a timespec, so sub-millisecond timeouts need no rounding: 0.4 ms sleeps 0.4 ms (the
 //    kernel's timer slack may add a little, never subtract), never a 0 ms spin.
 //  * Submissions reach the pool in wait(), one flush per loop iteration (epoll.cc gives the measurements).
@@ -19,8 +29,8 @@
 //    SIGURG on macOS, which has no real-time signals). wait() repeats it while a cancelled operation still
 //    runs, sleeping at most WorkerPool::kReinterruptMs at a time, exactly as epoll.cc does.
 //
-// Not built or run on the machine this was written on (Linux, no libkqueue): it was checked to compile
-// against a declaration-only stand-in for <sys/event.h>. See README "Platforms".
+// Never run on XNU: it is built and tested on Linux against libkqueue (npm run test:kqueue). See README
+// "Platforms".
 #include <sys/event.h>
 #include <sys/time.h>
 #include <fcntl.h>
@@ -48,9 +58,11 @@ constexpr uintptr_t kUserIdent = 1;  // the one EVFILT_USER event; any ident wor
 
 class KqueueBackend final : public Backend {
  public:
-  KqueueBackend(int kq, const BackendOptions& options)
+  // wake_r/wake_w: the hosted-mode pipe (see the top of this file), or -1 for EVFILT_USER.
+  KqueueBackend(int kq, int wake_r, int wake_w, const BackendOptions& options)
       : kq_(kq),
-        pollable_(options.pollable),
+        wake_r_(wake_r),
+        wake_w_(wake_w),
         pool_(options.pool_threads, options.max_in_flight,
               [](const Submission& sub, const std::atomic<bool>& cancelled) { return run_blocking(sub, &cancelled); },
               [this] { trigger(); }) {}
@@ -60,12 +72,15 @@ class KqueueBackend final : public Backend {
     // have returned before the pool does; only then may the kqueue the workers trigger be closed.
     pool_.shutdown();
     ::close(kq_);
+    if (wake_r_ >= 0) {
+      ::close(wake_r_);
+      ::close(wake_w_);
+    }
   }
 
   const char* name() const override { return "kqueue"; }
-  // A kqueue descriptor is readable while events are pending (EVFILT_USER from the pool and wake()), and
-  // can itself be watched by another kqueue, as libuv's uv_poll_t does (contract 12).
-  int pollable_fd() const override { return kq_; }
+  // Contract 12 through the hosted-mode pipe (top of this file); a backend not made pollable has none.
+  int pollable_fd() const override { return wake_r_; }
 
   void submit(const Submission& sub) override {
     submitted_++;
@@ -81,15 +96,15 @@ class KqueueBackend final : public Backend {
     pool_.flush();
     pool_.reinterrupt();  // even a poll repeats a cancel's signal
     if (capacity <= 0) return 0;
-    // Watched by another loop (hosted mode): a poll must retrieve the triggered user event too (EV_CLEAR
-    // resets it only then), or the kqueue stays readable and the host's watcher calls back on every turn
-    // of its loop for nothing — what epoll.cc measured with its eventfd. Before take(), so a trigger that
-    // comes after this belongs to a completion still queued. Not built or run here (no macOS).
-    if (pollable_) consume_trigger();
+    // The pipe announced what take() is about to collect: empty it first, so it is readable again only
+    // for what comes after (a watcher polling it must not be called back for what was already taken).
+    // Every time, not only when a flag says it was written: a flag set after the write could be seen
+    // unset by a poll the write itself woke (the core case in pollable_cases.cc caught that on libkqueue).
+    if (wake_r_ >= 0) drain_pipe();
     if (int n = take(out, capacity)) return n;
     if (wake_pending_.exchange(false, std::memory_order_acq_rel)) return 0;
-    // Polling needs no system call: the user event is the only thing registered, and both things it can
-    // mean were just checked.
+    // Polling needs no system call: the user event (or the wake pipe, drained above) is the only thing
+    // registered, and both things it can mean were just checked.
     if (timeout_ms == 0 || std::isnan(timeout_ms)) return 0;
 
     const bool forever = timeout_ms < 0 || std::isinf(timeout_ms);
@@ -110,6 +125,9 @@ class KqueueBackend final : public Backend {
       if (r < 0) {
         if (errno == EINTR) continue;  // a signal (perhaps our own pool's interrupt): go on
         return -errno;
+      }
+      if (r > 0 && wake_r_ >= 0) {
+        drain_pipe();  // EVFILT_READ is level-triggered: empty the pipe, or the next kevent() returns at once
       }
       if (int n = take(out, capacity)) return n;
       if (wake_pending_.exchange(false, std::memory_order_acq_rel)) return 0;
@@ -157,14 +175,14 @@ class KqueueBackend final : public Backend {
     return ::kevent(kq_, nullptr, 0, events, max, &ts);
   }
 
-  void consume_trigger() {
-    struct kevent events[4];
-    struct timespec zero = {0, 0};
-    while (::kevent(kq_, nullptr, 0, events, 4, &zero) < 0 && errno == EINTR) {
-    }
-  }
-
   void trigger() {
+    if (wake_w_ >= 0) {
+      char byte = 1;
+      // EAGAIN: the pipe is full, so it is readable already, which is all a trigger needs.
+      while (::write(wake_w_, &byte, 1) < 0 && errno == EINTR) {
+      }
+      return;
+    }
     struct kevent ev;
     EV_SET(&ev, kUserIdent, EVFILT_USER, 0, NOTE_TRIGGER, 0, nullptr);
     // Only EINTR can make this fail on a healthy kqueue; a trigger already pending is simply still pending.
@@ -172,8 +190,17 @@ class KqueueBackend final : public Backend {
     }
   }
 
+  void drain_pipe() {
+    char sink[64];
+    for (;;) {
+      ssize_t r = ::read(wake_r_, sink, sizeof sink);
+      if (r == ssize_t(sizeof sink) || (r < 0 && errno == EINTR)) continue;
+      return;  // short read, EAGAIN: empty
+    }
+  }
+
   const int kq_;
-  const bool pollable_;
+  const int wake_r_, wake_w_;
   std::atomic<bool> wake_pending_{false};
   uint64_t submitted_ = 0, completed_ = 0, enters_ = 0, cancel_requests_ = 0;  // loop thread only
   WorkerPool pool_;  // last: its workers trigger kq_, so it is built after and stopped before it closes
@@ -189,15 +216,37 @@ std::unique_ptr<Backend> make_kqueue_backend(const BackendOptions& options, std:
   }
   ::fcntl(kq, F_SETFD, FD_CLOEXEC);  // kqueues are not inherited across fork anyway; exec is the other door
   // Registered before anything can trigger it (the pool's threads start in the constructor below).
+  int wake[2] = {-1, -1};
   struct kevent ev;
-  EV_SET(&ev, kUserIdent, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, nullptr);
-  if (::kevent(kq, &ev, 1, nullptr, 0, nullptr) < 0) {
-    *reason = std::string("kevent(EVFILT_USER): ") + std::strerror(errno);
+  if (options.pollable) {
+    // macOS has no pipe2(): the flags are set after, before any other thread exists to exec.
+    if (::pipe(wake) < 0) {
+      *reason = std::string("pipe: ") + std::strerror(errno);
+      ::close(kq);
+      return nullptr;
+    }
+    for (int fd : wake) {
+      ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    }
+    EV_SET(&ev, uintptr_t(wake[0]), EVFILT_READ, EV_ADD, 0, 0, nullptr);
+  } else {
+    EV_SET(&ev, kUserIdent, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, nullptr);
+  }
+  auto close_all = [&] {
     ::close(kq);
+    if (wake[0] >= 0) {
+      ::close(wake[0]);
+      ::close(wake[1]);
+    }
+  };
+  if (::kevent(kq, &ev, 1, nullptr, 0, nullptr) < 0) {
+    *reason = std::string(options.pollable ? "kevent(EVFILT_READ): " : "kevent(EVFILT_USER): ") + std::strerror(errno);
+    close_all();
     return nullptr;
   }
   try {
-    auto backend = std::make_unique<KqueueBackend>(kq, options);
+    auto backend = std::make_unique<KqueueBackend>(kq, wake[0], wake[1], options);
     *reason = "kqueue + " + std::to_string(options.pool_threads ? options.pool_threads : 1) + " worker threads";
     return backend;
   } catch (const std::system_error& e) {
@@ -205,7 +254,7 @@ std::unique_ptr<Backend> make_kqueue_backend(const BackendOptions& options, std:
   } catch (const std::bad_alloc&) {
     *reason = "out of memory";
   }
-  ::close(kq);
+  close_all();
   return nullptr;
 }
 
