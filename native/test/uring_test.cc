@@ -61,6 +61,18 @@ Submission write_sub(uint32_t token, int fd, const void* buf, uint32_t len, int6
   return s;
 }
 
+// submit() copies the `iov` array; the buffers it points at must live until the completion (backend.h).
+Submission writev_sub(uint32_t token, int fd, const IoVec* iov, uint32_t iovcnt, int64_t offset) {
+  Submission s;
+  s.op = OpCode::kWritev;
+  s.token = token;
+  s.fd = fd;
+  s.iov = iov;
+  s.iovcnt = iovcnt;
+  s.offset = offset;
+  return s;
+}
+
 // Fills a pipe until a write would block, then makes its write end blocking again, so the next write
 // through the ring has to wait for a reader that never comes.
 void fill_pipe(int wfd) {
@@ -441,14 +453,7 @@ CORE_CASE_FOR("uring", "short write: the rest goes in another SQE; a partial fai
     int32_t r1 = collect(*b, 1)[0].result;
     // writev across three elements, starting 200 bytes below the limit.
     IoVec iov[3] = {{buf, 100}, {buf, 100}, {buf, 100}};
-    Submission wv;
-    wv.op = OpCode::kWritev;
-    wv.token = 2;
-    wv.fd = fd;
-    wv.iov = iov;
-    wv.iovcnt = 3;
-    wv.offset = 800;
-    b->submit(wv);
+    b->submit(writev_sub(2, fd, iov, 3, 800));
     int32_t r2 = collect(*b, 1)[0].result;
     b->submit(write_sub(3, fd, buf, 10, 1000));  // nothing fits: the error itself
     int32_t r3 = collect(*b, 1)[0].result;
@@ -497,14 +502,7 @@ CORE_CASE_FOR("uring", "inline writes: small positional writes to a quiet regula
   }
   // A writev goes the same way.
   IoVec iov[2] = {{data.data(), 10}, {data.data() + 10, 20}};
-  Submission wv;
-  wv.op = OpCode::kWritev;
-  wv.token = 900;
-  wv.fd = fd;
-  wv.iov = iov;
-  wv.iovcnt = 2;
-  wv.offset = int64_t(kN) * kRec;
-  ctx.backend->submit(wv);
+  ctx.backend->submit(writev_sub(900, fd, iov, 2, int64_t(kN) * kRec));
   CHECK_EQ(collect(*ctx.backend, 1)[0].result, 30);
   uint64_t before_writev = in.inline_writes;
   CHECK(uring::internals(*ctx.backend, &in));
