@@ -94,6 +94,12 @@ class HostedRun {
     if (typeof kind !== 'string' || kind === '') {
       throw new CorioError('ERR_INVALID_ARG_VALUE', `options.backend must be a backend name, got ${describeValue(kind)}`);
     }
+    if (kind === 'sim') {
+      // Said here, not as the binding's "unknown backend": the simulation exists, but only run() drives it
+      // (libuv has no descriptor of it to watch, and its clock moves only when the loop waits on it).
+      throw new CorioError('ERR_CORIO_BACKEND_UNAVAILABLE',
+        "backend 'sim' runs under run() only: start() needs a native backend whose descriptor Node's loop can watch");
+    }
     if (options.clock !== undefined && options.clock !== 'real' && options.clock !== 'virtual') {
       throw new CorioError('ERR_INVALID_ARG_VALUE', `options.clock must be 'real' or 'virtual', got ${describeValue(options.clock)}`);
     }

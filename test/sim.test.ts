@@ -4,11 +4,11 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  open, readFile, readdir, rename, mkdir, rmdir, stat, unlink, writeFile, writeFileAtomic, run, spawn, taskGroup, sleep, now, yieldNow,
+  open, readFile, readdir, rename, mkdir, rmdir, stat, unlink, writeFile, writeFileAtomic, run, start, spawn, taskGroup, sleep, now, yieldNow,
   simulate, SimFs, SimCrash, TraceRecorder, BLOCK_SIZE, type SimContext,
 } from '../src/index.js';
 import { SeededRandom } from '../src/drivers/sim/random.js';
-import { backendMatrix, noSimPaths, scratch, skipTitle } from './helpers.js';
+import { backendMatrix, noSimPaths, rejected, scratch, skipTitle } from './helpers.js';
 
 type Shape = { code?: unknown; errno?: unknown; syscall?: unknown; path?: unknown; dest?: unknown } | null;
 function* shapeOf(body: () => Generator<unknown, unknown, unknown>): Generator<unknown, Shape, unknown> {
@@ -444,5 +444,13 @@ describe('simulation: simulate() on corio\'s durable writes', () => {
     expect(() => simulate(p, { crashes: 'all' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     expect(() => simulate('x' as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     expect(() => run(p, { backend: 'sim', clock: 'real' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+  });
+
+  it("start() with backend 'sim' rejects with a typed error that names run(), and gives the loop slot back", async () => {
+    // It used to reject with the binding's "unknown backend 'sim'", which run() contradicts.
+    const err = await rejected(start(function* () { return 1; }, { backend: 'sim' }));
+    expect(err.code).toBe('ERR_CORIO_BACKEND_UNAVAILABLE');
+    expect(err.message).toContain('run() only');
+    expect(run(function* () { return 'next run'; }, { backend: 'sim' })).toBe('next run');
   });
 });
