@@ -1,18 +1,30 @@
 // Teardown: main returns while other tasks wait on something that will never happen (an Event nobody sets, an
 // empty Queue, a Lock main still holds, a suspend() nobody resumes, a join of such a task, a task group whose
 // children wait so). run() must cancel each of them, run their finally blocks (which may still yield), and
-// return main's value: no hang, no DeadlockError, on every backend. The timer cases are in loop.test.ts
+// return main's value: no hang, no DeadlockError, on every cell of the loop matrix (start() too, but for
+// the cleanups that wait forever: noRedelivery below). The timer cases are in loop.test.ts
 // ('tasks still running when main returns are cancelled…') and ported-asyncio.test.ts
 // (test_asyncio_run_cancel_hang); these are waits with no timer, where only the cancel can end them.
 import { describe, expect, it } from 'vitest';
-import { CancelledError, Event, Lock, Queue, run, sleep, spawn, suspend, taskGroup, yieldNow, type Operation } from '../src/index.js';
-import { backendMatrix, backendTitle } from './helpers.js';
+import { CancelledError, Event, Lock, Queue, sleep, spawn, suspend, taskGroup, yieldNow, type Operation } from '../src/index.js';
+import { backendOptions, loopMatrix, loopTitle, runOn, skipTitle } from './helpers.js';
 
-for (const b of backendMatrix) {
-  describe.skipIf(!b.available)(backendTitle(b), () => {
-    const backend = b.name;
+/**
+ * Why a leftover task whose cleanup waits forever is not tested under start(): run()'s shutdown cancels such
+ * tasks again once nothing can make progress (Loop.shutdown), but a hosted loop cannot know that (a Promise
+ * may still settle) and its teardown cancels each task once, so start() never settles there. Open, issue 13:
+ * whether the hosted teardown should cancel again when it is idle with no timer and no I/O is the hosted
+ * design's call (a cleanup awaiting a Promise through until() is not stuck).
+ */
+const noRedelivery = 'start() cancels a leftover task once and never settles when its cleanup waits forever (no re-delivery in the hosted teardown, open)';
 
-    it('tasks waiting forever when main returns are cancelled, run their finally (which yields), and run() returns', () => {
+for (const c of loopMatrix) {
+  describe.skipIf(c.skip !== '')(loopTitle(c), () => {
+    const { kind, backend: b } = c;
+    const options = backendOptions(b);
+    const stuckCleanup = kind === 'hosted' ? noRedelivery : '';
+
+    it('tasks waiting forever when main returns are cancelled, run their finally (which yields), and run() returns', async () => {
       const log: string[] = [];
       /** Waits on `op` forever; records how it ended and that its finally ran, after a real sleep. */
       function* waiter(name: string, op: () => Operation<unknown>): Operation<void> {
@@ -30,7 +42,7 @@ for (const b of backendMatrix) {
       const event = new Event();
       const queue = new Queue<number>();
       const lock = new Lock();
-      const value = run(function* () {
+      const value = await runOn(kind, function* () {
         // A leftover task holds the lock and waits forever, so the acquirer below waits forever too (were main
         // the holder, its end would fail the acquirer with AbandonedLockError before any teardown).
         spawn(() => lock.with(() => waiter('holder', () => event.wait())));
@@ -47,7 +59,7 @@ for (const b of backendMatrix) {
         yield* yieldNow();
         yield* yieldNow();
         return 'main done';
-      }, { backend });
+      }, options);
       expect(value).toBe('main done');
       const names = ['holder', 'suspend', 'event', 'queue', 'lock', 'join', 'group', 'group child'];
       for (const name of names) {
@@ -58,11 +70,11 @@ for (const b of backendMatrix) {
       expect(log).toHaveLength(2 * names.length);
     });
 
-    it('a leftover task whose finally itself waits forever is cancelled again there, and run() still returns', () => {
+    it.skipIf(stuckCleanup !== '')(skipTitle('a leftover task whose finally itself waits forever is cancelled again there, and run() still returns', stuckCleanup), async () => {
       // Before the shutdown re-delivered a cancel when nothing could progress, this run() threw DeadlockError.
       const log: string[] = [];
       const event = new Event();
-      const value = run(function* () {
+      const value = await runOn(kind, function* () {
         spawn(function* () {
           try {
             yield* event.wait();
@@ -78,16 +90,16 @@ for (const b of backendMatrix) {
         });
         yield* yieldNow();
         return 7;
-      }, { backend });
+      }, options);
       expect({ value, log }).toEqual({ value: 7, log: ['finally', 'cancelled in finally'] });
     });
 
-    it('a leftover task that catches every cancel in its cleanup and waits again ends in DeadlockError, not a hang', () => {
+    it.skipIf(stuckCleanup !== '')(skipTitle('a leftover task that catches every cancel in its cleanup and waits again ends in DeadlockError, not a hang', stuckCleanup), async () => {
       const event = new Event();
       let caughtCancels = 0;
-      const err = (() => {
+      const err = await (async () => {
         try {
-          run(function* () {
+          await runOn(kind, function* () {
             spawn(function* () {
               try {
                 yield* event.wait();
@@ -98,7 +110,7 @@ for (const b of backendMatrix) {
               }
             }, { name: 'obstinate' });
             yield* yieldNow();
-          }, { backend });
+          }, options);
         } catch (e) {
           return e as Error;
         }
