@@ -225,14 +225,18 @@ for (const b of backendMatrix) {
       const never = new Promise<never>(() => {});
       const log: string[] = [];
       await start(function* () {
+        const waiting = new Event();
         const waiter = spawn(function* () {
           try {
+            waiting.set();
             yield* until(never);
           } finally {
             log.push('finally');
           }
         });
-        yield* sleep(1);
+        // Not a sleep(1): the waiter must be inside its try (see cancellationSignal's case). It is suspended in
+        // until() by the time main resumes: set() only made main ready, the waiter's step went on.
+        yield* waiting.wait();
         waiter.cancel();
         yield* until(settled(waiter).catch((e: unknown) => log.push((e as Error).name)));
       }, opts);
@@ -242,11 +246,15 @@ for (const b of backendMatrix) {
     it('cancellationSignal() aborts when the task is cancelled, with a CancelledError as its reason', async () => {
       const seen = await start(function* () {
         let signal!: AbortSignal;
+        const hasSignal = new Event();
         const t = spawn(function* () {
           signal = yield* cancellationSignal();
+          hasSignal.set();
           yield* sleep(3_600_000);
         });
-        yield* sleep(1);
+        // Not a sleep(1): under Wine a millisecond can pass before the child's first step, and then main
+        // would look at the signal before the child had it (seen once on IOCP).
+        yield* hasSignal.wait();
         const before = signal.aborted;
         t.cancel('stop now');
         yield* until(settled(t).catch(() => undefined));
