@@ -77,8 +77,14 @@ CORE_CASE("a pollable backend's descriptor wakes on a completion and is quiet on
     CHECK_EQ(got, 1);
     CHECK_EQ(out[0].token, round);
     CHECK_EQ(out[0].result, int32_t(sizeof data - 1));
-    // Nothing is left: a level-triggered watcher must not call back again.
-    CHECK(!readable(pfd, 0));
+    // Nothing is left: a level-triggered watcher must not call back again. One stale signal is allowed
+    // on the pool backends: a worker pushes its completion and only then signals, so a wait(0) between the
+    // two takes the completion and the signal lands after it. The next wait(0) must find nothing and
+    // consume it (one spurious turn, not one per Node turn).
+    if (readable(pfd, 0)) {
+      CHECK_EQ(backend.wait(out, 8, 0), 0);
+      CHECK(!readable(pfd, 0));
+    }
   }
   ::close(fd);
 }
