@@ -38,7 +38,7 @@ import {
   yieldNow,
   type Op,
 } from '../src/index.js';
-import { backendMatrix, backendTitle, caught } from './helpers.js';
+import { backendOptions, caught, loopMatrix, loopTitle, rejected, runOn } from './helpers.js';
 
 class MyError extends Error {
   override name = 'MyError';
@@ -64,14 +64,15 @@ function messages(e: unknown): string[] {
   return (e as TaskGroupError).errors.map((x) => (x as Error).message);
 }
 
-for (const b of backendMatrix) {
-  describe.skipIf(!b.available)(backendTitle(b), () => {
-    const virtual = { backend: b.name, clock: 'virtual' } as const;
+for (const c of loopMatrix) {
+  describe.skipIf(c.skip !== '')(loopTitle(c), () => {
+    const { kind, backend: b } = c;
+    const virtual = { ...backendOptions(b), clock: 'virtual' } as const;
 
     describe('test_taskgroups.py', () => {
       // test_taskgroups.py: TestTaskGroup.test_taskgroup_01
-      it('test_taskgroup_01: the group waits for its children; their values are there after it', () => {
-        const r = run(function* () {
+      it('test_taskgroup_01: the group waits for its children; their values are there after it', async () => {
+        const r = await runOn(kind, function* () {
           let t1!: Task<number>, t2!: Task<number>;
           yield* taskGroup(function* (g) {
             t1 = g.spawn(function* () { yield* sleep(100); return 42; });
@@ -83,8 +84,8 @@ for (const b of backendMatrix) {
       });
 
       // test_taskgroups.py: TestTaskGroup.test_taskgroup_02
-      it('test_taskgroup_02: a child spawned after the body slept is waited for too', () => {
-        const r = run(function* () {
+      it('test_taskgroup_02: a child spawned after the body slept is waited for too', async () => {
+        const r = await runOn(kind, function* () {
           let t1!: Task<number>, t2!: Task<number>;
           yield* taskGroup(function* (g) {
             t1 = g.spawn(function* () { yield* sleep(100); return 42; });
@@ -97,8 +98,8 @@ for (const b of backendMatrix) {
       });
 
       // test_taskgroups.py: TestTaskGroup.test_taskgroup_03
-      it('test_taskgroup_03: cancelling one child explicitly is not a failure; the group carries on', () => {
-        const r = run(function* () {
+      it('test_taskgroup_03: cancelling one child explicitly is not a failure; the group carries on', async () => {
+        const r = await runOn(kind, function* () {
           let t1!: Task<number>, t2!: Task<number>;
           yield* taskGroup(function* (g) {
             t1 = g.spawn(function* () { yield* sleep(1000); return 42; });
@@ -112,8 +113,8 @@ for (const b of backendMatrix) {
       });
 
       // test_taskgroups.py: TestTaskGroup.test_taskgroup_04
-      it('test_taskgroup_04: a failing child cancels its sibling; code after the group is not reached', () => {
-        const r = run(function* () {
+      it('test_taskgroup_04: a failing child cancels its sibling; code after the group is not reached', async () => {
+        const r = await runOn(kind, function* () {
           let num = 0;
           let t2Cancel = false;
           let t2!: Task<void>;
@@ -139,8 +140,8 @@ for (const b of backendMatrix) {
       });
 
       // test_taskgroups.py: TestTaskGroup.test_cancel_children_on_child_error
-      it('test_cancel_children_on_child_error: siblings and the body are cancelled; only failures are gathered', () => {
-        const r = run(function* () {
+      it('test_cancel_children_on_child_error: siblings and the body are cancelled; only failures are gathered', async () => {
+        const r = await runOn(kind, function* () {
           let t2Cancel = false;
           let runnerCancel = false;
           try {
@@ -160,8 +161,8 @@ for (const b of backendMatrix) {
       });
 
       // test_taskgroups.py: TestTaskGroup.test_cancellation
-      it('test_cancellation: cancelling the task running a group cancels all five children; its message is kept', () => {
-        const r = run(function* () {
+      it('test_cancellation: cancelling the task running a group cancels all five children; its message is kept', async () => {
+        const r = await runOn(kind, function* () {
           let num = 0;
           const runner = spawn(function* () {
             yield* taskGroup(function* (g) {
@@ -180,8 +181,8 @@ for (const b of backendMatrix) {
       });
 
       // test_taskgroups.py: TestTaskGroup.test_taskgroup_07
-      it('test_taskgroup_07: the body sees the cancellation too and may re-throw it', () => {
-        const num = run(function* () {
+      it('test_taskgroup_07: the body sees the cancellation too and may re-throw it', async () => {
+        const num = await runOn(kind, function* () {
           let num = 0;
           const runner = spawn(function* () {
             yield* taskGroup(function* (g) {
@@ -200,8 +201,8 @@ for (const b of backendMatrix) {
       });
 
       // test_taskgroups.py: TestTaskGroup.test_cancellation_in_body
-      it('test_cancellation_in_body: cancelled while the body waits, before any child failed: CancelledError', () => {
-        const r = run(function* () {
+      it('test_cancellation_in_body: cancelled while the body waits, before any child failed: CancelledError', async () => {
+        const r = await runOn(kind, function* () {
           const runner = spawn(function* () {
             yield* taskGroup(function* (g) {
               for (let i = 0; i < 5; i++) g.spawn(function* () { yield* sleep(100); throw new RangeError('zero'); });
@@ -217,8 +218,8 @@ for (const b of backendMatrix) {
       });
 
       // test_taskgroups.py: TestTaskGroup.test_taskgroup_09
-      it('test_taskgroup_09: the body failing after a wait cancels both children', () => {
-        const r = run(function* () {
+      it('test_taskgroup_09: the body failing after a wait cancels both children', async () => {
+        const r = await runOn(kind, function* () {
           let t1!: Task<number>, t2!: Task<number>;
           try {
             yield* taskGroup(function* (g) {
@@ -236,8 +237,8 @@ for (const b of backendMatrix) {
       });
 
       // test_taskgroups.py: TestTaskGroup.test_taskgroup_10
-      it('test_taskgroup_10: the body failing at once: children that never ran are cancelled', () => {
-        const r = run(function* () {
+      it('test_taskgroup_10: the body failing at once: children that never ran are cancelled', async () => {
+        const r = await runOn(kind, function* () {
           let t1!: Task<number>, t2!: Task<number>;
           try {
             yield* taskGroup(function* (g) {
@@ -254,8 +255,8 @@ for (const b of backendMatrix) {
       });
 
       // test_taskgroups.py: TestTaskGroup.test_taskgroup_11 and test_taskgroup_12
-      it('test_taskgroup_11/12: nested groups (the outer with a sleeper of its own) end cancelled when their task is', () => {
-        const r = run(function* () {
+      it('test_taskgroup_11/12: nested groups (the outer with a sleeper of its own) end cancelled when their task is', async () => {
+        const r = await runOn(kind, function* () {
           const runner = spawn(function* () {
             yield* taskGroup(function* (g1) {
               g1.spawn(() => sleep(10_000));
@@ -273,8 +274,8 @@ for (const b of backendMatrix) {
       });
 
       // test_taskgroups.py: TestTaskGroup.test_taskgroup_13
-      it('test_taskgroup_13: an outer child crashing cancels the inner group: only the outer crash is reported', () => {
-        const r = run(function* () {
+      it('test_taskgroup_13: an outer child crashing cancels the inner group: only the outer crash is reported', async () => {
+        const r = await runOn(kind, function* () {
           const crashAfter = (t: number) => function* () { yield* sleep(t); throw new RangeError(String(t)); };
           try {
             yield* taskGroup(function* (g1) {
@@ -292,8 +293,8 @@ for (const b of backendMatrix) {
       });
 
       // test_taskgroups.py: TestTaskGroup.test_taskgroup_14
-      it('test_taskgroup_14: an inner crash reaches the outer group as the inner TaskGroupError', () => {
-        const r = run(function* () {
+      it('test_taskgroup_14: an inner crash reaches the outer group as the inner TaskGroupError', async () => {
+        const r = await runOn(kind, function* () {
           const crashAfter = (t: number) => function* () { yield* sleep(t); throw new RangeError(String(t)); };
           try {
             yield* taskGroup(function* (g1) {
@@ -314,8 +315,8 @@ for (const b of backendMatrix) {
       // test_taskgroups.py: TestTaskGroup.test_taskgroup_15
       // Differs from asyncio: corio reports the child's crash (TaskGroupError) rather than letting the
       // cancellation hide it; the body's cleanup wait is interrupted by the group's own cancellation.
-      it('test_taskgroup_15: a child crashing while the cancelled body cleans up is reported, not hidden', () => {
-        const r = run(function* () {
+      it('test_taskgroup_15: a child crashing while the cancelled body cleans up is reported, not hidden', async () => {
+        const r = await runOn(kind, function* () {
           const runner = spawn(function* () {
             yield* taskGroup(function* (g1) {
               g1.spawn(function* () { yield* sleep(300); throw new RangeError('zero'); });
@@ -336,10 +337,10 @@ for (const b of backendMatrix) {
       });
 
       // test_taskgroups.py: TestTaskGroup.test_taskgroup_16
-      it('test_taskgroup_16: cancelling a task that joins the group\'s task does not cancel the joined task', () => {
+      it('test_taskgroup_16: cancelling a task that joins the group\'s task does not cancel the joined task', async () => {
         // Differs from asyncio (where cancelling the awaiting task cancels the awaited one): corio's join is
         // only a wait, so the nested runner goes on; it ends when its own child crashes.
-        const r = run(function* () {
+        const r = await runOn(kind, function* () {
           const nested = spawn(function* () {
             yield* taskGroup(function* (g1) {
               g1.spawn(function* () { yield* sleep(300); throw new RangeError('zero'); });
@@ -357,8 +358,8 @@ for (const b of backendMatrix) {
       });
 
       // test_taskgroups.py: TestTaskGroup.test_taskgroup_17
-      it('test_taskgroup_17: a group without children: the body\'s re-thrown cancellation propagates', () => {
-        const r = run(function* () {
+      it('test_taskgroup_17: a group without children: the body\'s re-thrown cancellation propagates', async () => {
+        const r = await runOn(kind, function* () {
           let num = 0;
           const runner = spawn(function* () {
             yield* taskGroup(function* () {
@@ -373,8 +374,8 @@ for (const b of backendMatrix) {
       });
 
       // test_taskgroups.py: TestTaskGroup.test_taskgroup_18
-      it('test_taskgroup_18: a body that turns its cancellation into another error fails the group with it', () => {
-        const r = run(function* () {
+      it('test_taskgroup_18: a body that turns its cancellation into another error fails the group with it', async () => {
+        const r = await runOn(kind, function* () {
           let num = 0;
           const runner = spawn(function* () {
             yield* taskGroup(function* () {
@@ -389,8 +390,8 @@ for (const b of backendMatrix) {
       });
 
       // test_taskgroups.py: TestTaskGroup.test_taskgroup_19
-      it('test_taskgroup_19: a child crash and the body\'s finally error are both reported', () => {
-        const r = run(function* () {
+      it('test_taskgroup_19: a child crash and the body\'s finally error are both reported', async () => {
+        const r = await runOn(kind, function* () {
           try {
             yield* taskGroup(function* (g) {
               g.spawn(function* () { yield* sleep(100); throw new RangeError('zero'); });
@@ -405,8 +406,8 @@ for (const b of backendMatrix) {
       });
 
       // test_taskgroups.py: TestTaskGroup.test_taskgroup_22
-      it('test_taskgroup_22: cancelling a task whose group has two sleeping children', () => {
-        const r = run(function* () {
+      it('test_taskgroup_22: cancelling a task whose group has two sleeping children', async () => {
+        const r = await runOn(kind, function* () {
           const runner = spawn(function* () {
             yield* taskGroup(function* (g) {
               g.spawn(function* () { yield* sleep(1000); return 42; });
@@ -421,8 +422,8 @@ for (const b of backendMatrix) {
       });
 
       // test_taskgroups.py: TestTaskGroup.test_taskgroup_23
-      it('test_taskgroup_23: finished children leave the group while the body goes on spawning', () => {
-        const r = run(function* () {
+      it('test_taskgroup_23: finished children leave the group while the body goes on spawning', async () => {
+        const r = await runOn(kind, function* () {
           const sizes: number[] = [];
           yield* taskGroup(function* (g) {
             for (let count = 0; count < 10; count++) {
@@ -440,8 +441,8 @@ for (const b of backendMatrix) {
       });
 
       // test_taskgroups.py: TestTaskGroup.test_taskgroup_24
-      it('test_taskgroup_24: a child spawns more children into its own group', () => {
-        const r = run(function* () {
+      it('test_taskgroup_24: a child spawns more children into its own group', async () => {
+        const r = await runOn(kind, function* () {
           const done: number[] = [];
           yield* taskGroup(function* (g) {
             g.spawn(function* () {
@@ -455,8 +456,8 @@ for (const b of backendMatrix) {
       });
 
       // test_taskgroups.py: TestTaskGroup.test_taskgroup_25
-      it('test_taskgroup_25: hydras multiply until hercules fails; the group ends with his error', () => {
-        const r = run(function* () {
+      it('test_taskgroup_25: hydras multiply until hercules fails; the group ends with his error', async () => {
+        const r = await runOn(kind, function* () {
           let hydras = 0;
           try {
             yield* taskGroup(function* (g) {
@@ -481,8 +482,8 @@ for (const b of backendMatrix) {
       });
 
       // test_taskgroups.py: TestTaskGroup.test_taskgroup_task_name
-      it('test_taskgroup_task_name: a child keeps the name it was spawned with', () => {
-        const name = run(function* () {
+      it('test_taskgroup_task_name: a child keeps the name it was spawned with', async () => {
+        const name = await runOn(kind, function* () {
           let name = '';
           yield* taskGroup(function* (g) {
             name = g.spawn(() => yieldNow(), { name: 'yolo' }).name;
@@ -495,8 +496,8 @@ for (const b of backendMatrix) {
 
     describe('test_timeouts.py', () => {
       // test_timeouts.py: TimeoutTests.test_timeout_basic
-      it('test_timeout_basic: the body is cancelled, TimeoutError is thrown, the scope says it expired', () => {
-        const r = run(function* () {
+      it('test_timeout_basic: the body is cancelled, TimeoutError is thrown, the scope says it expired', async () => {
+        const r = await runOn(kind, function* () {
           const cm = timeout(10);
           const name = yield* outcomeOf(() => cm.run(() => sleep(10_000)));
           return { name, expired: cm.expired, at: now() };
@@ -505,8 +506,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: TimeoutTests.test_timeout_at_basic
-      it('test_timeout_at_basic: an absolute deadline, reported back by the scope', () => {
-        const r = run(function* () {
+      it('test_timeout_at_basic: an absolute deadline, reported back by the scope', async () => {
+        const r = await runOn(kind, function* () {
           const deadline = now() + 10;
           const cm = timeoutAt(deadline);
           const name = yield* outcomeOf(() => cm.run(() => sleep(10_000)));
@@ -516,8 +517,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: TimeoutTests.test_nested_timeouts
-      it('test_nested_timeouts: two scopes with one deadline: only the outer throws TimeoutError', () => {
-        const r = run(function* () {
+      it('test_nested_timeouts: two scopes with one deadline: only the outer throws TimeoutError', async () => {
+        const r = await runOn(kind, function* () {
           const deadline = now() + 10;
           const cm1 = timeoutAt(deadline);
           const cm2 = timeoutAt(deadline);
@@ -536,8 +537,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: TimeoutTests.test_waiter_cancelled
-      it('test_waiter_cancelled: the body sees CancelledError, the caller sees TimeoutError', () => {
-        const r = run(function* () {
+      it('test_waiter_cancelled: the body sees CancelledError, the caller sees TimeoutError', async () => {
+        const r = await runOn(kind, function* () {
           let cancelled = false;
           const name = yield* outcomeOf(() => withTimeout(10, function* () {
             try { yield* sleep(10_000); } catch (e) { cancelled = e instanceof CancelledError; throw e; }
@@ -548,8 +549,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: TimeoutTests.test_timeout_not_called
-      it('test_timeout_not_called: a body that finishes in time leaves the scope unexpired', () => {
-        const r = run(function* () {
+      it('test_timeout_not_called: a body that finishes in time leaves the scope unexpired', async () => {
+        const r = await runOn(kind, function* () {
           const cm = timeout(10_000);
           yield* cm.run(() => sleep(10));
           return { expired: cm.expired, later: cm.deadline > now() };
@@ -558,8 +559,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: TimeoutTests.test_timeout_disabled and test_timeout_at_disabled
-      it('test_timeout_disabled: an Infinity deadline never expires (asyncio: None)', () => {
-        const r = run(function* () {
+      it('test_timeout_disabled: an Infinity deadline never expires (asyncio: None)', async () => {
+        const r = await runOn(kind, function* () {
           const cm = timeoutAt(Infinity);
           yield* cm.run(() => sleep(10));
           return { expired: cm.expired, deadline: cm.deadline };
@@ -568,8 +569,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: TimeoutTests.test_timeout_zero
-      it('test_timeout_zero: timeout(0) around a long sleep expires at once', () => {
-        const r = run(function* () {
+      it('test_timeout_zero: timeout(0) around a long sleep expires at once', async () => {
+        const r = await runOn(kind, function* () {
           const t0 = now();
           const cm = timeout(0);
           const name = yield* outcomeOf(() => cm.run(() => sleep(10_000)));
@@ -579,8 +580,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: TimeoutTests.test_timeout_zero_sleep_zero
-      it('test_timeout_zero_sleep_zero: timeout(0) around sleep(0) still times out', () => {
-        const r = run(function* () {
+      it('test_timeout_zero_sleep_zero: timeout(0) around sleep(0) still times out', async () => {
+        const r = await runOn(kind, function* () {
           const cm = timeout(0);
           const name = yield* outcomeOf(() => cm.run(() => sleep(0)));
           return { name, expired: cm.expired };
@@ -589,8 +590,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: TimeoutTests.test_timeout_in_the_past_sleep_zero
-      it('test_timeout_in_the_past_sleep_zero: a deadline in the past around yieldNow() times out', () => {
-        const r = run(function* () {
+      it('test_timeout_in_the_past_sleep_zero: a deadline in the past around yieldNow() times out', async () => {
+        const r = await runOn(kind, function* () {
           yield* sleep(20);
           const cm = timeoutAt(now() - 11);
           const name = yield* outcomeOf(() => cm.run(() => yieldNow()));
@@ -600,8 +601,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: TimeoutTests.test_foreign_exception_passed
-      it('test_foreign_exception_passed: an error from the body passes through; the scope did not expire', () => {
-        const r = run(function* () {
+      it('test_foreign_exception_passed: an error from the body passes through; the scope did not expire', async () => {
+        const r = await runOn(kind, function* () {
           const cm = timeout(10);
           const name = yield* outcomeOf(() => cm.run(function* () { throw new MyError('key'); }));
           return { name, expired: cm.expired };
@@ -610,8 +611,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: TimeoutTests.test_foreign_exception_on_timeout
-      it('test_foreign_exception_on_timeout: an error thrown by the body\'s cleanup replaces the timeout', () => {
-        const name = run(function* () {
+      it('test_foreign_exception_on_timeout: an error thrown by the body\'s cleanup replaces the timeout', async () => {
+        const name = await runOn(kind, function* () {
           return yield* outcomeOf(() => withTimeout(10, function* () {
             try { yield* sleep(1000); } finally { throw new RangeError('zero'); }
           }));
@@ -620,8 +621,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: TimeoutTests.test_foreign_cancel_doesnt_timeout_if_not_expired
-      it('test_foreign_cancel_doesnt_timeout_if_not_expired: a cancel inside a timeout stays a cancel', () => {
-        const r = run(function* () {
+      it('test_foreign_cancel_doesnt_timeout_if_not_expired: a cancel inside a timeout stays a cancel', async () => {
+        const r = await runOn(kind, function* () {
           let expired: boolean | undefined;
           const t = spawn(function* () {
             const cm = timeout(10_000);
@@ -640,8 +641,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: TimeoutTests.test_outer_task_is_not_cancelled
-      it('test_outer_task_is_not_cancelled: a task whose timeout expired ends normally, not cancelled', () => {
-        const r = run(function* () {
+      it('test_outer_task_is_not_cancelled: a task whose timeout expired ends normally, not cancelled', async () => {
+        const r = await runOn(kind, function* () {
           const t = spawn(function* () {
             expect(yield* outcomeOf(() => withTimeout(1, () => sleep(10_000)))).toBe('TimeoutError');
           });
@@ -652,8 +653,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: TimeoutTests.test_nested_timeouts_loop_busy
-      it('test_nested_timeouts_loop_busy: after the inner timeout is handled, the outer one still fires', () => {
-        const r = run(function* () {
+      it('test_nested_timeouts_loop_busy: after the inner timeout is handled, the outer one still fires', async () => {
+        const r = await runOn(kind, function* () {
           const inner = { name: '' };
           const name = yield* outcomeOf(() => withTimeout(100, function* () {
             inner.name = yield* outcomeOf(() => withTimeout(10, () => sleep(1000)));
@@ -665,8 +666,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: TimeoutTests.test_reschedule
-      it('test_reschedule: the deadline moves from outside the task, then is removed; a cancel is not a timeout', () => {
-        const r = run(function* () {
+      it('test_reschedule: the deadline moves from outside the task, then is removed; a cancel is not a timeout', async () => {
+        const r = await runOn(kind, function* () {
           const deadline1 = now() + 10_000;
           const deadline2 = deadline1 + 20_000;
           const cm = timeoutAt(deadline1);
@@ -690,8 +691,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: TimeoutTests.test_nested_timeout_in_finally
-      it('test_nested_timeout_in_finally: a timeout inside the finally of an expired body works on its own', () => {
-        const r = run(function* () {
+      it('test_nested_timeout_in_finally: a timeout inside the finally of an expired body works on its own', async () => {
+        const r = await runOn(kind, function* () {
           let innerName = '';
           const name = yield* outcomeOf(() => withTimeout(10, function* () {
             try {
@@ -706,8 +707,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: TimeoutTests.test_timeout_after_cancellation
-      it('test_timeout_after_cancellation: after a swallowed self-cancel, timeout(0) in finally still times out', () => {
-        const name = run(function* () {
+      it('test_timeout_after_cancellation: after a swallowed self-cancel, timeout(0) in finally still times out', async () => {
+        const name = await runOn(kind, function* () {
           let name = '';
           try {
             currentTask().cancel();
@@ -723,8 +724,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: TimeoutTests.test_cancel_in_timeout_after_cancellation
-      it('test_cancel_in_timeout_after_cancellation: a second cancel inside a timeout is a cancel, not a timeout', () => {
-        const name = run(function* () {
+      it('test_cancel_in_timeout_after_cancellation: a second cancel inside a timeout is a cancel, not a timeout', async () => {
+        const name = await runOn(kind, function* () {
           let name = '';
           try {
             currentTask().cancel();
@@ -743,8 +744,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: TimeoutTests.test_timeout_already_entered and test_timeout_double_enter
-      it('test_timeout_double_enter: a timeout scope can be entered once', () => {
-        const r = run(function* () {
+      it('test_timeout_double_enter: a timeout scope can be entered once', async () => {
+        const r = await runOn(kind, function* () {
           const cm = timeout(10);
           yield* cm.run(() => yieldNow());
           return yield* outcomeOf(() => cm.run(() => yieldNow()));
@@ -753,8 +754,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: TimeoutTests.test_timeout_finished and test_timeout_not_entered
-      it('test_timeout_finished/not_entered: reschedule() before entry or after the end is an error', () => {
-        const r = run(function* () {
+      it('test_timeout_finished/not_entered: reschedule() before entry or after the end is an error', async () => {
+        const r = await runOn(kind, function* () {
           const cm = timeout(10);
           const before = caught(() => cm.reschedule(now() + 20));
           yield* cm.run(() => yieldNow());
@@ -767,8 +768,8 @@ for (const b of backendMatrix) {
 
     describe('test_tasks.py', () => {
       // test_tasks.py: BaseTaskTests.test_cancel
-      it('test_cancel: a sleeping task is cancelled; cancel() of a finished task returns false', () => {
-        const r = run(function* () {
+      it('test_cancel: a sleeping task is cancelled; cancel() of a finished task returns false', async () => {
+        const r = await runOn(kind, function* () {
           const t = spawn(function* () { yield* sleep(10_000); return 12; });
           yield* yieldNow();
           t.cancel();
@@ -778,8 +779,8 @@ for (const b of backendMatrix) {
       });
 
       // test_tasks.py: BaseTaskTests.test_cancel_yield
-      it('test_cancel_yield: a task that only yields is cancelled at its next yield', () => {
-        const r = run(function* () {
+      it('test_cancel_yield: a task that only yields is cancelled at its next yield', async () => {
+        const r = await runOn(kind, function* () {
           const t = spawn(function* () { yield* yieldNow(); yield* yieldNow(); return 12; });
           yield* yieldNow();  // start it
           t.cancel();
@@ -789,8 +790,8 @@ for (const b of backendMatrix) {
       });
 
       // test_tasks.py: BaseTaskTests.test_cancel_task_catching
-      it('test_cancel_task_catching: a task that catches its cancellation may return a value', () => {
-        const r = run(function* () {
+      it('test_cancel_task_catching: a task that catches its cancellation may return a value', async () => {
+        const r = await runOn(kind, function* () {
           const fut1 = new Event();
           const fut2 = new Event();
           const t = spawn(function* () {
@@ -809,8 +810,8 @@ for (const b of backendMatrix) {
       });
 
       // test_tasks.py: BaseTaskTests.test_cancel_task_ignoring
-      it('test_cancel_task_ignoring: a task that ignores its cancellation goes on to its next wait', () => {
-        const r = run(function* () {
+      it('test_cancel_task_ignoring: a task that ignores its cancellation goes on to its next wait', async () => {
+        const r = await runOn(kind, function* () {
           const fut1 = new Event();
           const fut2 = new Event();
           let fut3Value = 0;
@@ -836,8 +837,8 @@ for (const b of backendMatrix) {
       });
 
       // test_tasks.py: BaseTaskTests.test_cancel_current_task
-      it('test_cancel_current_task: a task that cancels itself is cancelled at its next wait', () => {
-        const r = run(function* () {
+      it('test_cancel_current_task: a task that cancels itself is cancelled at its next wait', async () => {
+        const r = await runOn(kind, function* () {
           const t = spawn(function* () {
             currentTask().cancel();
             yield* sleep(100_000);
@@ -852,8 +853,8 @@ for (const b of backendMatrix) {
       // Differs from asyncio (the task ends cancelled, its 12 dropped): corio delivers a cancellation only at a
       // yield*, and a task that returns without one keeps its value (trio's rule) — a returned handle is not
       // leaked.
-      it('test_cancel_at_end: a task cancelled right before it returns keeps its value (trio\'s rule)', () => {
-        const r = run(function* () {
+      it('test_cancel_at_end: a task cancelled right before it returns keeps its value (trio\'s rule)', async () => {
+        const r = await runOn(kind, function* () {
           const t = spawn(function* () {
             currentTask().cancel();
             return 12;
@@ -866,8 +867,8 @@ for (const b of backendMatrix) {
       // test_tasks.py: BaseTaskTests.test_cancel_awaited_task
       // Differs from asyncio (the joined task is cancelled too): in corio, cancelling a joiner never cancels
       // the task it joins — a task may have several joiners, and joining is only waiting.
-      it('test_cancel_awaited_task: a self-cancelled task that joins another is cancelled; the other is not', () => {
-        const r = run(function* () {
+      it('test_cancel_awaited_task: a self-cancelled task that joins another is cancelled; the other is not', async () => {
+        const r = await runOn(kind, function* () {
           const fut = new Event();
           let nested!: Task<void>;
           const task = spawn(function* () {
@@ -886,8 +887,8 @@ for (const b of backendMatrix) {
       });
 
       // test_tasks.py: BaseTaskTests.test_cancelling
-      it('test_cancelling: cancelling() is truthy once cancel() was called, and a second cancel() returns true', () => {
-        const r = run(function* () {
+      it('test_cancelling: cancelling() is truthy once cancel() was called, and a second cancel() returns true', async () => {
+        const r = await runOn(kind, function* () {
           const t = spawn(() => sleep(10_000));
           const before = t.cancelling();
           const first = t.cancel();
@@ -899,8 +900,8 @@ for (const b of backendMatrix) {
       });
 
       // test_tasks.py: BaseTaskTests.test_uncancel_basic
-      it('test_uncancel_basic: a task that uncancels itself goes on; the next cancel() ends it', () => {
-        const r = run(function* () {
+      it('test_uncancel_basic: a task that uncancels itself goes on; the next cancel() ends it', async () => {
+        const r = await runOn(kind, function* () {
           const counts: number[] = [];
           const t = spawn(function* () {
             try {
@@ -928,8 +929,8 @@ for (const b of backendMatrix) {
       // test_tasks.py: BaseTaskTests.test_shield_effect (and test_shield_cancel_outer)
       // Differs from asyncio, where the awaiting task gets CancelledError at once while the shielded work goes
       // on in another task: corio's shield runs in the same task, so the cancellation waits for it to finish.
-      it('test_shield_effect: shielded work completes; the cancellation arrives right after it', () => {
-        const r = run(function* () {
+      it('test_shield_effect: shielded work completes; the cancellation arrives right after it', async () => {
+        const r = await runOn(kind, function* () {
           const log: string[] = [];
           const t = spawn(function* () {
             yield* shield(function* () { yield* sleep(100); log.push('inner done'); });
@@ -946,8 +947,8 @@ for (const b of backendMatrix) {
 
     describe('test_locks.py', () => {
       // test_locks.py: LockTests.test_lock
-      it('LockTests.test_lock: acquire holds it, release frees it', () => {
-        const r = run(function* () {
+      it('LockTests.test_lock: acquire holds it, release frees it', async () => {
+        const r = await runOn(kind, function* () {
           const lock = new Lock();
           yield* lock.acquire();
           const held = lock.locked();
@@ -958,8 +959,8 @@ for (const b of backendMatrix) {
       });
 
       // test_locks.py: LockTests.test_acquire
-      it('LockTests.test_acquire: waiters get the lock in the order they asked', () => {
-        const r = run(function* () {
+      it('LockTests.test_acquire: waiters get the lock in the order they asked', async () => {
+        const r = await runOn(kind, function* () {
           const lock = new Lock();
           const result: number[] = [];
           yield* lock.acquire();
@@ -978,8 +979,8 @@ for (const b of backendMatrix) {
       });
 
       // test_locks.py: LockTests.test_acquire_cancel
-      it('LockTests.test_acquire_cancel: a waiter cancelled in line leaves the line', () => {
-        const r = run(function* () {
+      it('LockTests.test_acquire_cancel: a waiter cancelled in line leaves the line', async () => {
+        const r = await runOn(kind, function* () {
           const lock = new Lock();
           yield* lock.acquire();
           const t = spawn(() => lock.acquire());
@@ -993,8 +994,8 @@ for (const b of backendMatrix) {
       });
 
       // test_locks.py: LockTests.test_cancel_race
-      it('LockTests.test_cancel_race: releasing with the first waiter cancelled hands the lock to the next', () => {
-        const r = run(function* () {
+      it('LockTests.test_cancel_race: releasing with the first waiter cancelled hands the lock to the next', async () => {
+        const r = await runOn(kind, function* () {
           const lock = new Lock();
           yield* lock.acquire();
           const order: string[] = [];
@@ -1014,16 +1015,16 @@ for (const b of backendMatrix) {
       });
 
       // test_locks.py: LockTests.test_release_not_acquired
-      it('LockTests.test_release_not_acquired: releasing an unlocked lock throws', () => {
-        const code = run(function* () {
+      it('LockTests.test_release_not_acquired: releasing an unlocked lock throws', async () => {
+        const code = await runOn(kind, function* () {
           return caught(() => new Lock().release()).code;
         }, virtual);
         expect(code).toBe('ERR_CORIO_LOCK');
       });
 
       // test_locks.py: LockTests.test_context_manager
-      it('LockTests.test_context_manager: with() holds the lock for the body and releases it after', () => {
-        const r = run(function* () {
+      it('LockTests.test_context_manager: with() holds the lock for the body and releases it after', async () => {
+        const r = await runOn(kind, function* () {
           const lock = new Lock();
           const inside = yield* lock.with(function* () { yield* yieldNow(); return lock.locked(); });
           return [inside, lock.locked()];
@@ -1032,8 +1033,8 @@ for (const b of backendMatrix) {
       });
 
       // test_locks.py: EventTests.test_wait
-      it('EventTests.test_wait: set() wakes every waiter, in order', () => {
-        const r = run(function* () {
+      it('EventTests.test_wait: set() wakes every waiter, in order', async () => {
+        const r = await runOn(kind, function* () {
           const ev = new Event();
           const result: number[] = [];
           const tasks = [1, 2, 3].map((n) => spawn(function* () { yield* ev.wait(); result.push(n); }));
@@ -1047,8 +1048,8 @@ for (const b of backendMatrix) {
       });
 
       // test_locks.py: EventTests.test_wait_on_set
-      it('EventTests.test_wait_on_set: waiting on a set event returns at once', () => {
-        const at = run(function* () {
+      it('EventTests.test_wait_on_set: waiting on a set event returns at once', async () => {
+        const at = await runOn(kind, function* () {
           const ev = new Event();
           ev.set();
           yield* ev.wait();
@@ -1058,8 +1059,8 @@ for (const b of backendMatrix) {
       });
 
       // test_locks.py: EventTests.test_wait_cancel
-      it('EventTests.test_wait_cancel: a cancelled waiter leaves; set() afterwards wakes nobody else', () => {
-        const r = run(function* () {
+      it('EventTests.test_wait_cancel: a cancelled waiter leaves; set() afterwards wakes nobody else', async () => {
+        const r = await runOn(kind, function* () {
           const ev = new Event();
           const t = spawn(() => ev.wait());
           yield* yieldNow();
@@ -1072,8 +1073,8 @@ for (const b of backendMatrix) {
       });
 
       // test_locks.py: EventTests.test_clear
-      it('EventTests.test_clear: clear() unsets the flag', () => {
-        const r = run(function* () {
+      it('EventTests.test_clear: clear() unsets the flag', async () => {
+        const r = await runOn(kind, function* () {
           const ev = new Event();
           ev.set();
           const set = ev.isSet();
@@ -1084,8 +1085,8 @@ for (const b of backendMatrix) {
       });
 
       // test_locks.py: ConditionTests.test_wait
-      it('ConditionTests.test_wait: notify(1) and notify(2) wake waiters in order, each holding the lock', () => {
-        const r = run(function* () {
+      it('ConditionTests.test_wait: notify(1) and notify(2) wake waiters in order, each holding the lock', async () => {
+        const r = await runOn(kind, function* () {
           const cond = new Condition();
           const result: number[] = [];
           const tasks = [1, 2, 3].map((n) => spawn(function* () {
@@ -1111,8 +1112,8 @@ for (const b of backendMatrix) {
       });
 
       // test_locks.py: ConditionTests.test_wait_cancel
-      it('ConditionTests.test_wait_cancel: a waiter cancelled in wait() holds the lock again when it sees the error', () => {
-        const r = run(function* () {
+      it('ConditionTests.test_wait_cancel: a waiter cancelled in wait() holds the lock again when it sees the error', async () => {
+        const r = await runOn(kind, function* () {
           const cond = new Condition();
           let heldInCatch = false;
           const t = spawn(function* () {
@@ -1127,8 +1128,8 @@ for (const b of backendMatrix) {
       });
 
       // test_locks.py: ConditionTests.test_wait_unacquired, test_notify_unacquired, test_notify_all_unacquired
-      it('ConditionTests.test_*_unacquired: wait, notify and notifyAll need the lock held', () => {
-        const r = run(function* () {
+      it('ConditionTests.test_*_unacquired: wait, notify and notifyAll need the lock held', async () => {
+        const r = await runOn(kind, function* () {
           const cond = new Condition();
           const waitName = yield* outcomeOf(() => cond.wait());
           return [waitName, caught(() => cond.notify()).code, caught(() => cond.notifyAll()).code];
@@ -1137,8 +1138,8 @@ for (const b of backendMatrix) {
       });
 
       // test_locks.py: ConditionTests.test_wait_for
-      it('ConditionTests.test_wait_for: waitFor re-checks after each notify and returns the predicate\'s value', () => {
-        const r = run(function* () {
+      it('ConditionTests.test_wait_for: waitFor re-checks after each notify and returns the predicate\'s value', async () => {
+        const r = await runOn(kind, function* () {
           const cond = new Condition();
           let presult: string | false = false;
           let checks = 0;
@@ -1164,8 +1165,8 @@ for (const b of backendMatrix) {
       });
 
       // test_locks.py: SemaphoreTests.test_acquire
-      it('SemaphoreTests.test_acquire: permits go to waiters in order; tryAcquire never barges', () => {
-        const r = run(function* () {
+      it('SemaphoreTests.test_acquire: permits go to waiters in order; tryAcquire never barges', async () => {
+        const r = await runOn(kind, function* () {
           const sem = new Semaphore(3);
           const result: number[] = [];
           for (let i = 0; i < 3; i++) yield* sem.acquire();
@@ -1185,8 +1186,8 @@ for (const b of backendMatrix) {
       });
 
       // test_locks.py: SemaphoreTests.test_acquire_cancel
-      it('SemaphoreTests.test_acquire_cancel: a cancelled waiter leaves without taking a permit', () => {
-        const r = run(function* () {
+      it('SemaphoreTests.test_acquire_cancel: a cancelled waiter leaves without taking a permit', async () => {
+        const r = await runOn(kind, function* () {
           const sem = new Semaphore(0);
           const t = spawn(() => sem.acquire());
           yield* yieldNow();
@@ -1199,8 +1200,8 @@ for (const b of backendMatrix) {
       });
 
       // test_locks.py: SemaphoreTests.test_release_not_acquired (BoundedSemaphore)
-      it('SemaphoreTests.test_release_not_acquired: a BoundedSemaphore refuses a release it did not give', () => {
-        const code = run(function* () {
+      it('SemaphoreTests.test_release_not_acquired: a BoundedSemaphore refuses a release it did not give', async () => {
+        const code = await runOn(kind, function* () {
           const sem = new BoundedSemaphore(1);
           yield* sem.acquire();
           sem.release();
@@ -1213,8 +1214,8 @@ for (const b of backendMatrix) {
       // Differs from asyncio (the cancelled party just leaves and a newcomer can take its place): in corio a
       // party cancelled while waiting breaks the barrier, so the others fail at once instead of waiting for a
       // party that may never come.
-      it('BarrierTests.test_filling_tasks_cancel_one: a cancelled party breaks the barrier for the others', () => {
-        const r = run(function* () {
+      it('BarrierTests.test_filling_tasks_cancel_one: a cancelled party breaks the barrier for the others', async () => {
+        const r = await runOn(kind, function* () {
           const barrier = new Barrier(3);
           const t1 = spawn(() => barrier.wait());
           const t2 = spawn(() => barrier.wait());
@@ -1227,8 +1228,8 @@ for (const b of backendMatrix) {
       });
 
       // test_locks.py: BarrierTests.test_reset_barrier
-      it('BarrierTests.test_reset_barrier: reset() fails the waiters and leaves the barrier unbroken', () => {
-        const r = run(function* () {
+      it('BarrierTests.test_reset_barrier: reset() fails the waiters and leaves the barrier unbroken', async () => {
+        const r = await runOn(kind, function* () {
           const barrier = new Barrier(4);
           const tasks = [1, 2, 3].map(() => spawn(() => barrier.wait()));
           yield* yieldNow();
@@ -1241,8 +1242,8 @@ for (const b of backendMatrix) {
       });
 
       // test_locks.py: BarrierTests.test_reset_barrier_while_tasks_waiting_and_waiting_again
-      it('BarrierTests.test_reset_barrier_while_tasks_waiting_and_waiting_again: the round after reset() completes', () => {
-        const r = run(function* () {
+      it('BarrierTests.test_reset_barrier_while_tasks_waiting_and_waiting_again: the round after reset() completes', async () => {
+        const r = await runOn(kind, function* () {
           const n = 4;
           const barrier = new Barrier(n);
           const results1: boolean[] = [];
@@ -1268,8 +1269,8 @@ for (const b of backendMatrix) {
       });
 
       // test_locks.py: BarrierTests.test_abort_barrier_when_exception_then_resetting
-      it('BarrierTests.test_abort_barrier_when_exception_then_resetting: abort, resynchronise, reset, pass again', () => {
-        const r = run(function* () {
+      it('BarrierTests.test_abort_barrier_when_exception_then_resetting: abort, resynchronise, reset, pass again', async () => {
+        const r = await runOn(kind, function* () {
           const n = 5;
           const barrier1 = new Barrier(n);
           const barrier2 = new Barrier(n);
@@ -1306,8 +1307,8 @@ for (const b of backendMatrix) {
 
     describe('test_queues.py', () => {
       // test_queues.py: QueueBasicTests.test_order, LifoQueueTests.test_order, PriorityQueueTests.test_order
-      it('test_order: FIFO, LIFO and priority order', () => {
-        const r = run(function* () {
+      it('test_order: FIFO, LIFO and priority order', async () => {
+        const r = await runOn(kind, function* () {
           const out = (q: Queue<number>) => { for (const i of [1, 3, 2]) q.putNowait(i); return [q.getNowait(), q.getNowait(), q.getNowait()]; };
           return [out(new Queue()), out(new LifoQueue()), out(new PriorityQueue())];
         }, virtual);
@@ -1315,8 +1316,8 @@ for (const b of backendMatrix) {
       });
 
       // test_queues.py: QueueBasicTests.test_maxsize
-      it('test_maxsize: a producer waits while the queue is full', () => {
-        const r = run(function* () {
+      it('test_maxsize: a producer waits while the queue is full', async () => {
+        const r = await runOn(kind, function* () {
           const q = new Queue<number>(2);
           const have: number[] = [];
           const putter = spawn(function* () {
@@ -1333,8 +1334,8 @@ for (const b of backendMatrix) {
       });
 
       // test_queues.py: QueueGetTests.test_nonblocking_get_exception, QueuePutTests.test_nonblocking_put_exception
-      it('test_nonblocking_*_exception: getNowait on empty and putNowait on full throw', () => {
-        const r = run(function* () {
+      it('test_nonblocking_*_exception: getNowait on empty and putNowait on full throw', async () => {
+        const r = await runOn(kind, function* () {
           const q = new Queue<number>(1);
           const empty = caught(() => q.getNowait());
           q.putNowait(1);
@@ -1345,8 +1346,8 @@ for (const b of backendMatrix) {
       });
 
       // test_queues.py: QueueGetTests.test_get_cancelled_race
-      it('test_get_cancelled_race: an item put after one getter was cancelled goes to the next getter', () => {
-        const r = run(function* () {
+      it('test_get_cancelled_race: an item put after one getter was cancelled goes to the next getter', async () => {
+        const r = await runOn(kind, function* () {
           const q = new Queue<string>();
           const t1 = spawn(() => q.get());
           const t2 = spawn(() => q.get());
@@ -1359,8 +1360,8 @@ for (const b of backendMatrix) {
       });
 
       // test_queues.py: _QueueJoinTestMixin.test_task_done_underflow and test_join_empty_queue
-      it('test_task_done_underflow / test_join_empty_queue: taskDone() without an item throws; join() on empty returns', () => {
-        const r = run(function* () {
+      it('test_task_done_underflow / test_join_empty_queue: taskDone() without an item throws; join() on empty returns', async () => {
+        const r = await runOn(kind, function* () {
           const q = new Queue<number>();
           const code = caught(() => q.taskDone()).code;
           yield* q.join();
@@ -1370,8 +1371,8 @@ for (const b of backendMatrix) {
       });
 
       // test_queues.py: _QueueJoinTestMixin.test_task_done
-      it('test_task_done: join() waits until every item is marked done', () => {
-        const r = run(function* () {
+      it('test_task_done: join() waits until every item is marked done', async () => {
+        const r = await runOn(kind, function* () {
           const q = new Queue<number>();
           let sum = 0;
           for (let i = 0; i < 100; i++) q.putNowait(i);
@@ -1386,8 +1387,8 @@ for (const b of backendMatrix) {
       });
 
       // test_queues.py: _QueueShutdownTestMixin.test_shutdown_nonempty / test_shutdown_immediate
-      it('test_shutdown_*: getters drain then fail; shutdown(true) discards what is left', () => {
-        const r = run(function* () {
+      it('test_shutdown_*: getters drain then fail; shutdown(true) discards what is left', async () => {
+        const r = await runOn(kind, function* () {
           const q = new Queue<number>();
           q.putNowait(1);
           q.shutdown();
@@ -1404,9 +1405,9 @@ for (const b of backendMatrix) {
 
     describe('test_runners.py', () => {
       // test_runners.py: RunTests.test_asyncio_run_return and test_asyncio_run_raises
-      it('test_asyncio_run_return / _raises: run() returns main\'s value or throws its error', () => {
+      it('test_asyncio_run_return / _raises: run() returns main\'s value or throws its error', async () => {
         expect(run(function* () { yield* yieldNow(); return 42; }, virtual)).toBe(42);
-        expect(caught(() => run(function* () { yield* yieldNow(); throw new MyError('spam'); }, virtual)).message).toBe('spam');
+        expect((await rejected(runOn(kind, function* () { yield* yieldNow(); throw new MyError('spam'); }, virtual))).message).toBe('spam');
       });
 
       // test_runners.py: RunTests.test_asyncio_run_only_coro
@@ -1416,17 +1417,17 @@ for (const b of backendMatrix) {
       });
 
       // test_runners.py: RunTests.test_asyncio_run_from_running_loop
-      it('test_asyncio_run_from_running_loop: run() inside a running loop is an error', () => {
-        const code = run(function* () {
+      it('test_asyncio_run_from_running_loop: run() inside a running loop is an error', async () => {
+        const code = await runOn(kind, function* () {
           return caught(() => run(function* () {}, virtual)).code;
         }, virtual);
         expect(code).toBe('ERR_CORIO_NESTED_RUN');
       });
 
       // test_runners.py: RunTests.test_asyncio_run_cancel_hang
-      it('test_asyncio_run_cancel_hang: tasks left over when main returns are cancelled; run() returns', () => {
+      it('test_asyncio_run_cancel_hang: tasks left over when main returns are cancelled; run() returns', async () => {
         let leftoverCancelled = false;
-        const value = run(function* () {
+        const value = await runOn(kind, function* () {
           spawn(function* () {
             try { yield* sleep(100_000); } catch (e) { leftoverCancelled = e instanceof CancelledError; throw e; }
           });
@@ -1437,8 +1438,8 @@ for (const b of backendMatrix) {
       });
 
       // test_runners.py: RunTests.test_asyncio_run_reports_hanging_tasks_errors
-      it('test_asyncio_run_reports_hanging_tasks_errors: a leftover task failing while cancelled is reported', () => {
-        const err = caught(() => run(function* () {
+      it('test_asyncio_run_reports_hanging_tasks_errors: a leftover task failing while cancelled is reported', async () => {
+        const err = await rejected(runOn(kind, function* () {
           spawn(function* () {
             try { yield* sleep(100_000); } finally { throw new MyError('boom'); }
           }, { name: 'leftover' });

@@ -28,7 +28,7 @@ import {
   type Op,
   type Task,
 } from '../src/index.js';
-import { backendMatrix, backendTitle, caught } from './helpers.js';
+import { backendOptions, caught, loopMatrix, loopTitle, rejected, runOn } from './helpers.js';
 
 function* outcomeOf(op: () => Op<unknown>): Op<string> {
   try {
@@ -47,9 +47,10 @@ function errorsOf(e: unknown): unknown[] {
   return (e as TaskGroupError).errors;
 }
 
-for (const b of backendMatrix) {
-  describe.skipIf(!b.available)(backendTitle(b), () => {
-    const virtual = { backend: b.name, clock: 'virtual' } as const;
+for (const c of loopMatrix) {
+  describe.skipIf(c.skip !== '')(loopTitle(c), () => {
+    const { kind, backend: b } = c;
+    const virtual = { ...backendOptions(b), clock: 'virtual' } as const;
 
     describe('_core/_tests/test_run.py', () => {
       // test_run.py: test_basic
@@ -60,21 +61,21 @@ for (const b of backendMatrix) {
       });
 
       // test_run.py: test_initial_task_error
-      it('test_initial_task_error: main\'s error is thrown by run() itself', () => {
-        const e = caught(() => run(function* () { throw new RangeError('17'); }, virtual));
+      it('test_initial_task_error: main\'s error is thrown by run() itself', async () => {
+        const e = await rejected(runOn(kind, function* () { throw new RangeError('17'); }, virtual));
         expect([e.name, e.message]).toEqual(['RangeError', '17']);
       });
 
       // test_run.py: test_run_nesting
-      it('test_run_nesting: run() from inside a run is an error that says so', () => {
-        const msg = run(function* () { return caught(() => run(function* () {}, virtual)).message; }, virtual);
+      it('test_run_nesting: run() from inside a run is an error that says so', async () => {
+        const msg = await runOn(kind, function* () { return caught(() => run(function* () {}, virtual)).message; }, virtual);
         expect(msg).toContain('inside a running corio loop');
       });
 
       // test_run.py: test_nursery_main_block_error_basic
-      it('test_nursery_main_block_error_basic: the body\'s own error is the group\'s, as the same object', () => {
+      it('test_nursery_main_block_error_basic: the body\'s own error is the group\'s, as the same object', async () => {
         const exc = new RangeError('whoops');
-        const r = run(function* () {
+        const r = await runOn(kind, function* () {
           try { yield* taskGroup(function* () { throw exc; }); } catch (e) { return errorsOf(e); }
           return [];
         }, virtual);
@@ -83,9 +84,9 @@ for (const b of backendMatrix) {
       });
 
       // test_run.py: test_child_crash_basic
-      it('test_child_crash_basic: a child\'s error reaches the parent, as the same object', () => {
+      it('test_child_crash_basic: a child\'s error reaches the parent, as the same object', async () => {
         const exc = new RangeError('uh oh');
-        const r = run(function* () {
+        const r = await runOn(kind, function* () {
           try { yield* taskGroup(function* (g) { g.spawn(function* () { throw exc; }); }); } catch (e) { return errorsOf(e)[0]; }
           return null;
         }, virtual);
@@ -93,8 +94,8 @@ for (const b of backendMatrix) {
       });
 
       // test_run.py: test_basic_interleave
-      it('test_basic_interleave: two loopers that yield take turns', () => {
-        const record = run(function* () {
+      it('test_basic_interleave: two loopers that yield take turns', async () => {
+        const record = await runOn(kind, function* () {
           const record: string[] = [];
           yield* taskGroup(function* (g) {
             for (const who of ['a', 'b']) g.spawn(function* () {
@@ -108,8 +109,8 @@ for (const b of backendMatrix) {
       });
 
       // test_run.py: test_task_crash_propagation
-      it('test_task_crash_propagation: a crash cancels a looper, which sees it; the crash is reported', () => {
-        const r = run(function* () {
+      it('test_task_crash_propagation: a crash cancels a looper, which sees it; the crash is reported', async () => {
+        const r = await runOn(kind, function* () {
           const looperRecord: string[] = [];
           try {
             yield* taskGroup(function* (g) {
@@ -131,8 +132,8 @@ for (const b of backendMatrix) {
       // so both errors are reported): corio follows asyncio — a task cancelled before it first ran never
       // starts. So a body that fails before its child ran reports only its own error; once the child has run,
       // both are reported.
-      it('test_main_and_task_both_crash: a child that never ran does not crash; one that ran is reported too', () => {
-        const r = run(function* () {
+      it('test_main_and_task_both_crash: a child that never ran does not crash; one that ran is reported too', async () => {
+        const r = await runOn(kind, function* () {
           const names = (e: unknown) => errorsOf(e).map((x) => (x as Error).name).sort();
           let started = false;
           let before: string[] = [];
@@ -163,8 +164,8 @@ for (const b of backendMatrix) {
       // Differs from trio as above: of two children spawned together, the first to crash cancels the other
       // before it ever ran, so one crash is reported. Two children that crash in the same step of the loop
       // after both have started are both reported.
-      it('test_two_child_crashes: two started children crashing at the same moment are both reported', () => {
-        const r = run(function* () {
+      it('test_two_child_crashes: two started children crashing at the same moment are both reported', async () => {
+        const r = await runOn(kind, function* () {
           const names = (e: unknown) => errorsOf(e).map((x) => (x as Error).name).sort();
           let unstarted: string[] = [];
           try {
@@ -190,8 +191,8 @@ for (const b of backendMatrix) {
       });
 
       // test_run.py: test_child_crash_wakes_parent
-      it('test_child_crash_wakes_parent: a body sleeping forever is woken by a child\'s crash', () => {
-        const r = run(function* () {
+      it('test_child_crash_wakes_parent: a body sleeping forever is woken by a child\'s crash', async () => {
+        const r = await runOn(kind, function* () {
           try {
             yield* taskGroup(function* (g) {
               g.spawn(function* () { throw new RangeError('this is a crash'); });
@@ -206,8 +207,8 @@ for (const b of backendMatrix) {
       });
 
       // test_run.py: test_current_task
-      it('test_current_task: currentTask() is the running task; outside a task it is an error', () => {
-        const r = run(function* () {
+      it('test_current_task: currentTask() is the running task; outside a task it is an error', async () => {
+        const r = await runOn(kind, function* () {
           let inside: Task<unknown> | undefined;
           const t = spawn(function* () { inside = currentTask(); });
           yield* t;
@@ -218,8 +219,8 @@ for (const b of backendMatrix) {
       });
 
       // test_run.py: test_cancel_points (main2, main3)
-      it('test_cancel_points: in a cancelled scope, a checkpoint and a blocking wait both raise', () => {
-        const r = run(function* () {
+      it('test_cancel_points: in a cancelled scope, a checkpoint and a blocking wait both raise', async () => {
+        const r = await runOn(kind, function* () {
           const first = yield* outcomeOf(() => moveOnAt(now(), function* () { yield* yieldNow(); throw new Error('not reached'); }));
           const second = yield* outcomeOf(() => moveOnAt(now(), function* () { yield* sleepForever(); }));
           return [first, second, now()];
@@ -230,8 +231,8 @@ for (const b of backendMatrix) {
       // test_run.py: test_cancel_edge_cases
       // Differs from trio (level-triggered: every later checkpoint in a cancelled scope raises again): corio
       // delivers a cancellation once, so a finally block can still wait; the scope is credited either way.
-      it('test_cancel_edge_cases: two cancels in a row are one; after it is caught, a later wait proceeds', () => {
-        const r = run(function* () {
+      it('test_cancel_edge_cases: two cancels in a row are one; after it is caught, a later wait proceeds', async () => {
+        const r = await runOn(kind, function* () {
           const log: string[] = [];
           const value = yield* moveOnAfter(0, function* () {
             try { yield* sleepForever(); } catch (e) { log.push((e as Error).name); }
@@ -247,8 +248,8 @@ for (const b of backendMatrix) {
       // test_run.py: test_precancelled_task
       // Differs from trio (the task starts and is cancelled at its first blocking call): corio follows
       // asyncio — a task cancelled before it ever ran never starts, so there is nothing to clean up.
-      it('test_precancelled_task: a task spawned into a cancelled group never starts', () => {
-        const record = run(function* () {
+      it('test_precancelled_task: a task spawned into a cancelled group never starts', async () => {
+        const record = await runOn(kind, function* () {
           const record: string[] = [];
           yield* taskGroup(function* (g) {
             g.cancel();
@@ -260,8 +261,8 @@ for (const b of backendMatrix) {
       });
 
       // test_run.py: test_cancel_shielding
-      it('test_cancel_shielding: a shield holds back the outer cancellation but not a scope inside it', () => {
-        const r = run(function* () {
+      it('test_cancel_shielding: a shield holds back the outer cancellation but not a scope inside it', async () => {
+        const r = await runOn(kind, function* () {
           const log: string[] = [];
           const t = spawn(function* () {
             yield* shield(function* () {
@@ -281,8 +282,8 @@ for (const b of backendMatrix) {
       });
 
       // test_run.py: test_cancel_inheritance
-      it('test_cancel_inheritance: cancelling a group reaches the leaves of nested groups at once', () => {
-        const record = run(function* () {
+      it('test_cancel_inheritance: cancelling a group reaches the leaves of nested groups at once', async () => {
+        const record = await runOn(kind, function* () {
           const record = new Set<string>();
           yield* taskGroup(function* (g) {
             for (const w of ['w1', 'w2']) g.spawn(function* () {
@@ -302,8 +303,8 @@ for (const b of backendMatrix) {
       });
 
       // test_run.py: test_basic_timeout
-      it('test_basic_timeout: a deadline moved earlier while inside takes effect; one moved later is kept', () => {
-        const r = run(function* () {
+      it('test_basic_timeout: a deadline moved earlier while inside takes effect; one moved later is kept', async () => {
+        const r = await runOn(kind, function* () {
           const start = now();
           let caughtAt = -1;
           yield* moveOnAfter(Infinity, function* (scope) {
@@ -320,8 +321,8 @@ for (const b of backendMatrix) {
       });
 
       // test_run.py: test_cancel_scope_nesting
-      it('test_cancel_scope_nesting: two scopes cancelled together: the outer one is credited', () => {
-        const r = run(function* () {
+      it('test_cancel_scope_nesting: two scopes cancelled together: the outer one is credited', async () => {
+        const r = await runOn(kind, function* () {
           let innerCaught = false;
           const outer = yield* moveOnAfter(10, function* () {
             const inner = yield* moveOnAfter(10, function* () {
@@ -336,8 +337,8 @@ for (const b of backendMatrix) {
       });
 
       // test_run.py: test_nursery_closure
-      it('test_nursery_closure: spawning into a group that has finished is an error', () => {
-        const msg = run(function* () {
+      it('test_nursery_closure: spawning into a group that has finished is an error', async () => {
+        const msg = await runOn(kind, function* () {
           let saved: { spawn: (f: () => Op<void>) => unknown } | undefined;
           yield* taskGroup(function* (g) { saved = g; });
           return caught(() => saved!.spawn(function* () {})).message;
@@ -346,8 +347,8 @@ for (const b of backendMatrix) {
       });
 
       // test_run.py: test_spawn_name
-      it('test_spawn_name: tasks have the names given, and a default one otherwise', () => {
-        const r = run(function* () {
+      it('test_spawn_name: tasks have the names given, and a default one otherwise', async () => {
+        const r = await runOn(kind, function* () {
           const named = spawn(function* () {}, { name: 'worker' });
           const unnamed = spawn(function* () {});
           yield* named;
@@ -358,17 +359,17 @@ for (const b of backendMatrix) {
       });
 
       // test_run.py: test_nice_error_on_bad_calls_to_run_or_spawn
-      it('test_nice_error_on_bad_calls_to_run_or_spawn: an async function gets an error that explains why', () => {
+      it('test_nice_error_on_bad_calls_to_run_or_spawn: an async function gets an error that explains why', async () => {
         const e = caught(() => run((async function () {}) as never, virtual));
         expect(e).toBeInstanceOf(TypeError);
         expect(e.message).toContain('not an async function');
-        const inSpawn = run(function* () { return caught(() => spawn((async () => 1) as never)).message; }, virtual);
+        const inSpawn = await runOn(kind, function* () { return caught(() => spawn((async () => 1) as never)).message; }, virtual);
         expect(inSpawn).toContain('generator function');
       });
 
       // test_run.py: test_trivial_yields
-      it('test_trivial_yields: yieldNow() and sleep(0) in a cancelled scope raise; a set Event too', () => {
-        const r = run(function* () {
+      it('test_trivial_yields: yieldNow() and sleep(0) in a cancelled scope raise; a set Event too', async () => {
+        const r = await runOn(kind, function* () {
           const ev = new Event();
           ev.set();
           const names: string[] = [];
@@ -383,8 +384,8 @@ for (const b of backendMatrix) {
 
     describe('_tests/test_timeouts.py', () => {
       // test_timeouts.py: test_sleep (its last part)
-      it('test_sleep: a scope whose deadline is now cancels sleep(0); moveOnAt returns undefined', () => {
-        const r = run(function* () {
+      it('test_sleep: a scope whose deadline is now cancels sleep(0); moveOnAt returns undefined', async () => {
+        const r = await runOn(kind, function* () {
           let raised = '';
           const v = yield* moveOnAt(now(), function* () {
             try { yield* sleep(0); } catch (e) { raised = (e as Error).name; throw e; }
@@ -396,8 +397,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: test_move_on_after
-      it('test_move_on_after: the body is given up after the time, and only then', () => {
-        const at = run(function* () {
+      it('test_move_on_after: the body is given up after the time, and only then', async () => {
+        const at = await runOn(kind, function* () {
           yield* moveOnAfter(1000, () => sleep(100_000));
           return now();
         }, virtual);
@@ -405,8 +406,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: test_fail
-      it('test_fail: withDeadline/withTimeout fail after the time; a quick body passes', () => {
-        const r = run(function* () {
+      it('test_fail: withDeadline/withTimeout fail after the time; a quick body passes', async () => {
+        const r = await runOn(kind, function* () {
           const a = yield* outcomeOf(() => withDeadline(now() + 1000, () => sleep(100_000)));
           const t1 = now();
           const b = yield* outcomeOf(() => withDeadline(now() + 100_000, () => sleep(0)));
@@ -418,8 +419,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: test_timeouts_raise_value_error
-      it('test_timeouts_raise_value_error: negative or NaN delays and NaN deadlines are RangeErrors', () => {
-        const r = run(function* () {
+      it('test_timeouts_raise_value_error: negative or NaN delays and NaN deadlines are RangeErrors', async () => {
+        const r = await runOn(kind, function* () {
           const bad = [
             () => sleep(-1), () => sleep(NaN),
             () => withTimeout(-1, () => yieldNow()), () => withTimeout(NaN, () => yieldNow()),
@@ -437,8 +438,8 @@ for (const b of backendMatrix) {
       });
 
       // test_timeouts.py: test_timeout_deadline_on_entry
-      it('test_timeout_deadline_on_entry: a relative timeout counts from when it is entered', () => {
-        const r = run(function* () {
+      it('test_timeout_deadline_on_entry: a relative timeout counts from when it is entered', async () => {
+        const r = await runOn(kind, function* () {
           const op = moveOnAfter(5, function* (scope) { return scope.deadline; });
           yield* sleep(3);
           const start = now();
@@ -451,8 +452,8 @@ for (const b of backendMatrix) {
 
     describe('_tests/test_sync.py', () => {
       // test_sync.py: test_Event
-      it('test_Event: wait on a set event passes; set() wakes both sleeping children', () => {
-        const r = run(function* () {
+      it('test_Event: wait on a set event passes; set() wakes both sleeping children', async () => {
+        const r = await runOn(kind, function* () {
           const e = new Event();
           const set0 = e.isSet();
           e.set();
@@ -472,8 +473,8 @@ for (const b of backendMatrix) {
       });
 
       // test_sync.py: test_Semaphore
-      it('test_Semaphore: tryAcquire, release over the start value, and fairness to a waiter', () => {
-        const r = run(function* () {
+      it('test_Semaphore: tryAcquire, release over the start value, and fairness to a waiter', async () => {
+        const r = await runOn(kind, function* () {
           expect(caught(() => new Semaphore(-1))).toBeInstanceOf(RangeError);
           const s = new Semaphore(1);
           s.release();
@@ -497,8 +498,8 @@ for (const b of backendMatrix) {
       });
 
       // test_sync.py: test_Semaphore_bounded
-      it('test_Semaphore_bounded: a bounded semaphore refuses to go over its bound', () => {
-        const r = run(function* () {
+      it('test_Semaphore_bounded: a bounded semaphore refuses to go over its bound', async () => {
+        const r = await runOn(kind, function* () {
           const bs = new BoundedSemaphore(1);
           const err = caught(() => bs.release()).code;
           bs.tryAcquire();
@@ -509,8 +510,8 @@ for (const b of backendMatrix) {
       });
 
       // test_sync.py: test_Lock_and_StrictFIFOLock
-      it('test_Lock_and_StrictFIFOLock: ownership rules: no re-acquire, no release by another task', () => {
-        const r = run(function* () {
+      it('test_Lock_and_StrictFIFOLock: ownership rules: no re-acquire, no release by another task', async () => {
+        const r = await runOn(kind, function* () {
           const l = new Lock();
           const out: unknown[] = [l.locked()];
           out.push(l.tryAcquire(), l.locked());
@@ -535,8 +536,8 @@ for (const b of backendMatrix) {
       });
 
       // test_sync.py: test_Condition
-      it('test_Condition: wait/notify need the lock; notify(2) wakes two, notifyAll the rest', () => {
-        const r = run(function* () {
+      it('test_Condition: wait/notify need the lock; notify(2) wakes two, notifyAll the rest', async () => {
+        const r = await runOn(kind, function* () {
           const c = new Condition();
           const errors = [yield* outcomeOf(() => c.wait()), caught(() => c.notify()).code, caught(() => c.notifyAll()).code];
           const finished: number[] = [];
@@ -555,8 +556,8 @@ for (const b of backendMatrix) {
       });
 
       // test_sync.py: test_Condition (its last block)
-      it('test_Condition: after being cancelled in wait(), the task still holds the lock', () => {
-        const held = run(function* () {
+      it('test_Condition: after being cancelled in wait(), the task still holds the lock', async () => {
+        const held = await runOn(kind, function* () {
           const c = new Condition();
           let held = false;
           const t = spawn(function* () {
@@ -572,9 +573,9 @@ for (const b of backendMatrix) {
       });
 
       // test_sync.py: test_generic_lock_exclusion
-      it('test_generic_lock_exclusion: five workers, ten rounds each, never two in the critical section', () => {
+      it('test_generic_lock_exclusion: five workers, ten rounds each, never two in the critical section', async () => {
         for (const make of [() => new Lock(), () => new Semaphore(1)]) {
-          const r = run(function* () {
+          const r = await runOn(kind, function* () {
             const lock = make();
             let inside = false;
             let acquires = 0;
@@ -600,8 +601,8 @@ for (const b of backendMatrix) {
       });
 
       // test_sync.py: test_generic_lock_fifo_fairness
-      it('test_generic_lock_fifo_fairness: workers queued on a lock get it in the same order every round', () => {
-        const r = run(function* () {
+      it('test_generic_lock_fifo_fairness: workers queued on a lock get it in the same order every round', async () => {
+        const r = await runOn(kind, function* () {
           const lock = new Lock();
           const record: number[] = [];
           yield* taskGroup(function* (g) {
@@ -616,8 +617,8 @@ for (const b of backendMatrix) {
       });
 
       // test_sync.py: test_generic_lock_acquire_nowait_blocks_acquire
-      it('test_generic_lock_acquire_nowait_blocks_acquire: a lock taken with tryAcquire makes acquire wait', () => {
-        const record = run(function* () {
+      it('test_generic_lock_acquire_nowait_blocks_acquire: a lock taken with tryAcquire makes acquire wait', async () => {
+        const record = await runOn(kind, function* () {
           const lock = new Lock();
           const record: string[] = [];
           yield* taskGroup(function* (g) {
@@ -634,8 +635,8 @@ for (const b of backendMatrix) {
       });
 
       // test_sync.py: test_lock_acquire_unowned_lock
-      it('test_lock_acquire_unowned_lock: acquiring a lock whose owner ended holding it fails, naming the owner', () => {
-        const r = run(function* () {
+      it('test_lock_acquire_unowned_lock: acquiring a lock whose owner ended holding it fails, naming the owner', async () => {
+        const r = await runOn(kind, function* () {
           const lock = new Lock();
           yield* taskGroup(function* (g) { g.spawn(() => lock.acquire(), { name: 'careless' }); });
           try { yield* lock.acquire(); } catch (e) { return [e instanceof AbandonedLockError, (e as Error).message]; }
@@ -645,8 +646,8 @@ for (const b of backendMatrix) {
       });
 
       // test_sync.py: test_lock_multiple_acquire
-      it('test_lock_multiple_acquire: a task waiting when the owner ends holding the lock fails instead of hanging', () => {
-        const r = run(function* () {
+      it('test_lock_multiple_acquire: a task waiting when the owner ends holding the lock fails instead of hanging', async () => {
+        const r = await runOn(kind, function* () {
           const lock = new Lock();
           try {
             yield* taskGroup(function* (g) {
@@ -662,8 +663,8 @@ for (const b of backendMatrix) {
       });
 
       // test_sync.py: test_lock_handover
-      it('test_lock_handover: a lock handed to a waiter belongs to it; when it ends holding it, it is named', () => {
-        const r = run(function* () {
+      it('test_lock_handover: a lock handed to a waiter belongs to it; when it ends holding it, it is named', async () => {
+        const r = await runOn(kind, function* () {
           const lock = new Lock();
           lock.tryAcquire();
           yield* taskGroup(function* (g) {
