@@ -16,25 +16,26 @@ import {
 } from '../src/index.js';
 import { LiveTasks } from '../src/core/loop.js';
 import { Task } from '../src/core/task.js';
-import { backendMatrix, backendTitle, caught } from './helpers.js';
+import { backendOptions, caught, loopMatrix, loopTitle, rejected, runOn, skipTitle } from './helpers.js';
 
-for (const b of backendMatrix) {
-  describe.skipIf(!b.available)(backendTitle(b), () => {
-    const opts = { backend: b.name } as const;
-    const virtual = { backend: b.name, clock: 'virtual' } as const;
+for (const c of loopMatrix) {
+  describe.skipIf(c.skip !== '')(loopTitle(c), () => {
+    const { kind, backend: b } = c;
+    const opts = backendOptions(b);
+    const virtual = { ...opts, clock: 'virtual' } as const;
 
-    it('run returns the value of main and reports the backend it used', () => {
-      const result = run(function* () {
+    it('run returns the value of main and reports the backend it used', async () => {
+      const result = await runOn(kind, function* () {
         yield* yieldNow();
         return { answer: 42, backend: backend().name };
       }, opts);
       expect(result).toEqual({ answer: 42, backend: b.name });
     });
 
-    it('run throws the error main throws, after its finally blocks ran', () => {
+    it('run throws the error main throws, after its finally blocks ran', async () => {
       const log: string[] = [];
-      const err = caught(() =>
-        run(function* () {
+      const err = await rejected(
+        runOn(kind, function* () {
           try {
             yield* yieldNow();
             throw new Error('boom');
@@ -48,8 +49,8 @@ for (const b of backendMatrix) {
       expect(log).toEqual(['finally']);
     });
 
-    it('spawned tasks run concurrently and join with their values and errors', () => {
-      const result = run(function* () {
+    it('spawned tasks run concurrently and join with their values and errors', async () => {
+      const result = await runOn(kind, function* () {
         const order: string[] = [];
         const a = spawn(function* () {
           order.push('a1');
@@ -77,8 +78,8 @@ for (const b of backendMatrix) {
       expect(result.names).toEqual(['a', 'c']);
     });
 
-    it('sleep orders wake-ups by deadline on the virtual clock, without real waiting', () => {
-      const result = run(function* () {
+    it('sleep orders wake-ups by deadline on the virtual clock, without real waiting', async () => {
+      const result = await runOn(kind, function* () {
         const log: [string, number][] = [];
         const t0 = now();
         const sleeper = (name: string, ms: number) =>
@@ -93,8 +94,8 @@ for (const b of backendMatrix) {
       expect(result).toEqual([['zero', 0], ['ms', 1], ['minute', 60_000], ['hour', 3_600_000]]);
     });
 
-    it('a real sleep of a fraction of a millisecond waits at least that long (no rounding down)', () => {
-      const elapsed = run(function* () {
+    it('a real sleep of a fraction of a millisecond waits at least that long (no rounding down)', async () => {
+      const elapsed = await runOn(kind, function* () {
         const t0 = now();
         yield* sleep(0.4);
         return now() - t0;
@@ -102,8 +103,8 @@ for (const b of backendMatrix) {
       expect(elapsed).toBeGreaterThanOrEqual(0.4);
     });
 
-    it('runs only the tasks ready at the start of an iteration (a yielding task cannot starve others)', () => {
-      const log = run(function* () {
+    it('runs only the tasks ready at the start of an iteration (a yielding task cannot starve others)', async () => {
+      const log = await runOn(kind, function* () {
         const log: string[] = [];
         const spinner = spawn(function* () {
           for (let i = 0; i < 3; i++) {
@@ -123,10 +124,13 @@ for (const b of backendMatrix) {
       expect(log).toEqual(['spin0', 'other', 'spin1', 'other-again', 'spin2']);
     });
 
-    it('a program where every task waits forever fails with a deadlock error naming the tasks', () => {
+    // A guest loop can be handed work from outside at any time (a Promise settling, call()), so idle is not a
+    // deadlock there (Loop.computeTimeout): start() keeps waiting, by design.
+    const noDeadlock = kind === 'hosted' ? 'a hosted loop cannot know that nothing outside will wake a task' : '';
+    it.skipIf(noDeadlock !== '')(skipTitle('a program where every task waits forever fails with a deadlock error naming the tasks', noDeadlock), async () => {
       const never: Operation<void> = suspend('a signal that never comes', () => {});
-      const err = caught(() =>
-        run(function* () {
+      const err = await rejected(
+        runOn(kind, function* () {
           spawn(function* () {
             yield* never;
           }, { name: 'stuck-child' });
@@ -138,9 +142,9 @@ for (const b of backendMatrix) {
       expect(err.message).toContain("'stuck-child' waiting on a signal that never comes");
     });
 
-    it('a task that yields something other than a corio operation gets a TypeError naming it', () => {
-      const err = caught(() =>
-        run(function* () {
+    it('a task that yields something other than a corio operation gets a TypeError naming it', async () => {
+      const err = await rejected(
+        runOn(kind, function* () {
           // @ts-expect-error: deliberately yielding a Promise
           yield Promise.resolve(1);
         }, { ...opts, name: 'badly-behaved' }),
@@ -149,9 +153,9 @@ for (const b of backendMatrix) {
       expect(err.message).toContain("Task 'badly-behaved' yielded an instance of Promise");
     });
 
-    it('a bare `yield` of a corio operation (instead of yield*) is refused with a hint', () => {
-      const err = caught(() =>
-        run(function* () {
+    it('a bare `yield` of a corio operation (instead of yield*) is refused with a hint', async () => {
+      const err = await rejected(
+        runOn(kind, function* () {
           yield sleep(1) as never;
         }, opts),
       );
@@ -159,8 +163,8 @@ for (const b of backendMatrix) {
       expect(err.message).toContain('use `yield*`');
     });
 
-    it('run inside a running loop throws ERR_CORIO_NESTED_RUN, and the outer run still completes', () => {
-      const inner = run(function* () {
+    it('run inside a running loop throws ERR_CORIO_NESTED_RUN, and the outer run still completes', async () => {
+      const inner = await runOn(kind, function* () {
         try {
           run(function* () {
             return 1;
@@ -178,9 +182,9 @@ for (const b of backendMatrix) {
       expect(run(function* () { return 2; }, opts)).toBe(2);
     });
 
-    it('a task that fails and is never joined is raised when run() ends', () => {
-      const err = caught(() =>
-        run(function* () {
+    it('a task that fails and is never joined is raised when run() ends', async () => {
+      const err = await rejected(
+        runOn(kind, function* () {
           spawn(function* () {
             yield* yieldNow();
             throw new Error('nobody listens');
@@ -193,9 +197,9 @@ for (const b of backendMatrix) {
       expect(err.message).toContain("'orphan' (Error: nobody listens)");
     });
 
-    it('tasks still running when main returns are cancelled and their finally blocks run', () => {
+    it('tasks still running when main returns are cancelled and their finally blocks run', async () => {
       const log: string[] = [];
-      run(function* () {
+      await runOn(kind, function* () {
         spawn(function* () {
           try {
             yield* sleep(10_000);
@@ -212,8 +216,8 @@ for (const b of backendMatrix) {
       expect(log).toEqual(['cancelled', 'cleaned up']);
     });
 
-    it('cancelling a sleeping task throws CancelledError at its suspension point; join sees it', () => {
-      const result = run(function* () {
+    it('cancelling a sleeping task throws CancelledError at its suspension point; join sees it', async () => {
+      const result = await runOn(kind, function* () {
         const sleeper = spawn(function* () {
           yield* sleep(1000);
           return 'woke';
