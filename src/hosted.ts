@@ -189,6 +189,10 @@ class HostedRun {
     if (this.phase === 'tearing') {
       // Repeated each turn for tasks that cleanup code spawned meanwhile (Loop.shutdown does the same).
       this.loop.teardownLive('start()');
+      // A cleanup waiting on what nothing can bring about (no task, timer, I/O or until() Promise) is
+      // cancelled again, as run() does; the tasks it makes ready run in the next turn. DeadlockError, when it
+      // gives up, settles start() through turn()'s catch.
+      this.loop.redeliverIfStalled('start()');
       if (this.loop.live.size > 0) return;
       this.loop.closeLeftOpenFiles();
       this.phase = 'draining';

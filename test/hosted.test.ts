@@ -243,6 +243,29 @@ for (const b of backendMatrix) {
       expect(log).toEqual(['finally', 'CancelledError']);
     });
 
+    it('a leftover task whose cleanup awaits a Promise through until() is waited for, not cancelled again', async () => {
+      // The hosted teardown cancels a stuck cleanup again, as run() does (teardown.test.ts), but a wait on a
+      // Promise is not stuck: Node settles it later. Here it settles on a Node timer after the teardown began.
+      const log: string[] = [];
+      let settle!: (v: string) => void;
+      const later = new Promise<string>((resolve) => { settle = resolve; });
+      const value = await start(function* () {
+        const inTry = new Event();
+        spawn(function* () {
+          try {
+            inTry.set();
+            yield* new Event().wait();
+          } finally {
+            setTimeout(() => settle('settled'), 20);
+            log.push(yield* until(later));
+          }
+        });
+        yield* inTry.wait();
+        return 5;
+      }, opts);
+      expect({ value, log }).toEqual({ value: 5, log: ['settled'] });
+    });
+
     it('cancellationSignal() aborts when the task is cancelled, with a CancelledError as its reason', async () => {
       const seen = await start(function* () {
         let signal!: AbortSignal;

@@ -1,28 +1,19 @@
 // Teardown: main returns while other tasks wait on something that will never happen (an Event nobody sets, an
 // empty Queue, a Lock main still holds, a suspend() nobody resumes, a join of such a task, a task group whose
 // children wait so). run() must cancel each of them, run their finally blocks (which may still yield), and
-// return main's value: no hang, no DeadlockError, on every cell of the loop matrix (start() too, but for
-// the cleanups that wait forever: noRedelivery below). The timer cases are in loop.test.ts
+// return main's value: no hang, no DeadlockError, on every cell of the loop matrix (start() too: its teardown
+// cancels again when nothing, not even an until() Promise, can make progress). The timer cases are in loop.test.ts
 // ('tasks still running when main returns are cancelled…') and ported-asyncio.test.ts
 // (test_asyncio_run_cancel_hang); these are waits with no timer, where only the cancel can end them.
 import { describe, expect, it } from 'vitest';
 import { CancelledError, Event, Lock, Queue, sleep, spawn, suspend, taskGroup, yieldNow, type Operation } from '../src/index.js';
-import { backendOptions, loopMatrix, loopTitle, runOn, skipTitle } from './helpers.js';
+import { backendOptions, loopMatrix, loopTitle, runOn } from './helpers.js';
 
-/**
- * Why a leftover task whose cleanup waits forever is not tested under start(): run()'s shutdown cancels such
- * tasks again once nothing can make progress (Loop.shutdown), but a hosted loop cannot know that (a Promise
- * may still settle) and its teardown cancels each task once, so start() never settles there. Open, issue 13:
- * whether the hosted teardown should cancel again when it is idle with no timer and no I/O is the hosted
- * design's call (a cleanup awaiting a Promise through until() is not stuck).
- */
-const noRedelivery = 'start() cancels a leftover task once and never settles when its cleanup waits forever (no re-delivery in the hosted teardown, open)';
 
 for (const c of loopMatrix) {
   describe.skipIf(c.skip !== '')(loopTitle(c), () => {
     const { kind, backend: b } = c;
     const options = backendOptions(b);
-    const stuckCleanup = kind === 'hosted' ? noRedelivery : '';
 
     it('tasks waiting forever when main returns are cancelled, run their finally (which yields), and run() returns', async () => {
       const log: string[] = [];
@@ -70,7 +61,7 @@ for (const c of loopMatrix) {
       expect(log).toHaveLength(2 * names.length);
     });
 
-    it.skipIf(stuckCleanup !== '')(skipTitle('a leftover task whose finally itself waits forever is cancelled again there, and run() still returns', stuckCleanup), async () => {
+    it('a leftover task whose finally itself waits forever is cancelled again there, and run() still returns', async () => {
       // Before the shutdown re-delivered a cancel when nothing could progress, this run() threw DeadlockError.
       const log: string[] = [];
       const event = new Event();
@@ -94,7 +85,7 @@ for (const c of loopMatrix) {
       expect({ value, log }).toEqual({ value: 7, log: ['finally', 'cancelled in finally'] });
     });
 
-    it.skipIf(stuckCleanup !== '')(skipTitle('a leftover task that catches every cancel in its cleanup and waits again ends in DeadlockError, not a hang', stuckCleanup), async () => {
+    it('a leftover task that catches every cancel in its cleanup and waits again ends in DeadlockError, not a hang', async () => {
       const event = new Event();
       let caughtCancels = 0;
       const err = await (async () => {

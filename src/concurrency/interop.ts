@@ -11,6 +11,7 @@
 // thread, V8 never gets to run the Promise's reactions, and the wait could only end in a deadlock, so
 // until() there fails at once with ERR_CORIO_NOT_HOSTED.
 import { currentLoop } from '../core/context.js';
+import type { Loop } from '../core/loop.js';
 import { CancelledError, CorioError, describeValue } from '../core/errors.js';
 import { Instruction, type Operation, type Waiter } from '../core/instruction.js';
 import { CancelScope } from '../core/scope.js';
@@ -24,6 +25,7 @@ export type PromiseSource<T> = PromiseLike<T> | ((signal: AbortSignal) => Promis
 class UntilInstruction<T> extends Instruction<T> {
   private controller: AbortController | null = null;
   private finished = false;
+  private loop: Loop | null = null;
 
   constructor(private readonly source: PromiseSource<T>) {
     super();
@@ -53,26 +55,34 @@ class UntilInstruction<T> extends Instruction<T> {
       waiter.fail(error);
       return;
     }
+    // Counted while unsettled: a hosted teardown must not take this task for stuck (Loop.redeliverIfStalled).
+    this.loop = loop;
+    loop.promiseWaits++;
     // Both reactions are attached, so a rejection after a cancellation is never an unhandled rejection.
     promise.then(
       (value) => {
-        if (this.finished) return;
-        this.finished = true;
+        if (!this.finish()) return;
         waiter.resume(value);
         loop.kick();
       },
       (error: unknown) => {
-        if (this.finished) return;
-        this.finished = true;
+        if (!this.finish()) return;
         waiter.fail(error);
         loop.kick();
       },
     );
   }
 
-  override interrupt(waiter: Waiter<T>): void {
-    if (this.finished) return;
+  /** Marks the wait over (once): false if it already was. */
+  private finish(): boolean {
+    if (this.finished) return false;
     this.finished = true;
+    if (this.loop !== null) this.loop.promiseWaits--;
+    return true;
+  }
+
+  override interrupt(waiter: Waiter<T>): void {
+    if (!this.finish()) return;
     this.controller?.abort(new CancelledError(`until() in task '${waiter.name}' was cancelled`));
   }
 

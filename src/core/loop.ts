@@ -257,10 +257,42 @@ export class Loop implements TaskHost {
     for (const flush of batch) flush();
   }
 
-  /** Nothing can make progress: no task is ready, no timer is set, no I/O is in flight. */
+  /**
+   * Waits on Promises from outside the loop (until() on the hosted loop) that have not settled: such a
+   * task is not stuck, since Node may still settle its Promise. Counted by interop.ts.
+   * @internal
+   */
+  promiseWaits = 0;
+
+  /**
+   * Nothing can make progress: no task is ready, no timer is set, no I/O is in flight, and no task waits on
+   * a Promise (which Node could settle; on run() there are none).
+   */
   private stalled(): boolean {
-    return this.readyCount === 0 && this.timers.peekDeadline() === undefined && this.io.inFlight === 0;
+    return this.readyCount === 0 && this.timers.peekDeadline() === undefined && this.io.inFlight === 0 &&
+      this.promiseWaits === 0;
   }
+
+  /**
+   * A teardown's answer to live tasks that wait on nothing that can happen (see shutdown()): when the loop is
+   * stalled, cancels them again and returns true, or, after MAX_SHUTDOWN_REDELIVERIES rounds, throws
+   * DeadlockError. Returns false when something can still make progress.
+   * @internal
+   */
+  redeliverIfStalled(entry: string): boolean {
+    if (this.live.size === 0 || !this.stalled()) return false;
+    if (this.shutdownRedeliveries++ >= MAX_SHUTDOWN_REDELIVERIES) {
+      throw new DeadlockError([...this.live].map((t) => t.describeWait()));
+    }
+    // Every live task waits on something no task, timer, I/O or Promise can bring about: a cleanup (a finally
+    // after the teardown's CancelledError) waiting on an Event nobody will set, say. The end of the program
+    // does not take no for an answer, so cancel them again, which ends such a wait (trio's rule: a cancelled
+    // scope cancels every wait inside it). A task that catches that too, again and again, ends in
+    // DeadlockError rather than a hang.
+    for (const task of this.live) task.cancel(`Task '${task.name}' was cancelled again: ${entry} ended while it waited on what nothing can bring about`);
+    return true;
+  }
+  private shutdownRedeliveries = 0;
 
   /** 0 if tasks are ready; else until the next timer; else until I/O completes. Nothing at all: deadlock. */
   private computeTimeout(): number {
@@ -317,17 +349,10 @@ export class Loop implements TaskHost {
     try {
       // A teardown, repeated each round for tasks that cleanup code spawned meanwhile: a task that swallows
       // its CancelledError is unwound (task.ts), so run() returns even when a task would loop forever.
-      let redeliveries = 0;
       while (this.live.size > 0) {
         this.teardownLive('run()');
-        if (this.stalled() && redeliveries++ < MAX_SHUTDOWN_REDELIVERIES) {
-          // Every live task waits on something no task, timer or I/O can bring about: a cleanup (a finally
-          // after the teardown's CancelledError) waiting on an Event nobody will set, say. runOnce would throw
-          // DeadlockError and leave files open; run() ending does not take no for an answer, so cancel them
-          // again, which ends such a wait (trio's rule: a cancelled scope cancels every wait inside it). A
-          // task that catches that too, again and again, still ends in DeadlockError rather than a hang.
-          for (const task of this.live) task.cancel(`Task '${task.name}' was cancelled again: run() ended while it waited on what nothing can bring about`);
-        }
+        // Without this, runOnce would throw DeadlockError for a cleanup that waits forever and leave files open.
+        this.redeliverIfStalled('run()');
         this.runOnce();
       }
       this.closeLeftOpenFiles();
