@@ -21,11 +21,14 @@ int32_t platform_fallocate(int fd, int64_t offset, int64_t length, bool keep_siz
   if (offset < 0 || length <= 0 || offset > INT64_MAX - length) return -EINVAL;
   struct stat st;
   if (::fstat(fd, &st) != 0) return -errno;
-  // XNU's F_PREALLOCATE answers EBADF for a pipe or socket (not a vnode) and for a read-only descriptor
-  // (bsd/kern/kern_descrip.c). corio reports what Linux's fallocate(2), POSIX posix_fallocate and corio's
-  // IOCP backend report instead, so one program sees one error everywhere: ESPIPE for a pipe, FIFO or
-  // socket, ENODEV for any other file that is not regular, EBADF when not open for writing — checked here,
-  // before the size shortcut below, so a read-only descriptor fails even when nothing would be allocated.
+  // XNU's F_PREALLOCATE answers EBADF for a pipe or socket and for a read-only descriptor: fcntl's
+  // F_PREALLOCATE case in bsd/kern/kern_descrip.c (apple-oss-distributions/xnu) fails with EBADF first when
+  // the file is not DTYPE_VNODE, then when it lacks FWRITE, before it reads the fstore_t. corio reports what
+  // Linux's fallocate(2), POSIX posix_fallocate and corio's IOCP backend report instead, so one program sees
+  // one error everywhere: ESPIPE for a pipe, FIFO or socket, ENODEV for any other file that is not regular,
+  // EBADF when not open for writing — checked here, before the size shortcut below, so a read-only
+  // descriptor fails even when nothing would be allocated. The pipe case is checked before fcntl(F_GETFL)
+  // runs, so a write end gets ESPIPE, as native/test/path_cases.cc's fallocate errors case expects.
   if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) return -ESPIPE;
   if (S_ISDIR(st.st_mode)) return -EISDIR;
   if (!S_ISREG(st.st_mode)) return -ENODEV;
