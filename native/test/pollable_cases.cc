@@ -12,7 +12,9 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "harness.h"
 
@@ -26,6 +28,18 @@ namespace {
 void skip_if_not_hostable() {
   const char* why = std::getenv("CORIO_TEST_NO_HOSTED");
   if (why != nullptr && *why != '\0') SKIP(why);
+}
+
+// The backend of this run made as hosted mode makes it (BackendOptions::pollable); skips where the run
+// cannot host (skip_if_not_hostable) or the backend has no descriptor (IOCP).
+std::unique_ptr<Backend> pollable_backend(corio::test::Context& ctx) {
+  skip_if_not_hostable();
+  BackendOptions options = ctx.options;
+  options.pollable = true;
+  auto choice = create_backend(ctx.kind, options);
+  CHECK(choice.backend != nullptr);
+  if (choice.backend->pollable_fd() < 0) SKIP("this backend has no pollable descriptor");
+  return std::move(choice.backend);
 }
 
 bool readable(int fd, int timeout_ms) {
@@ -50,14 +64,9 @@ Submission write_op(uint32_t token, int fd, const char* data, size_t len) {
 }  // namespace
 
 CORE_CASE("a pollable backend's descriptor wakes on a completion and is quiet once wait(0) took it") {
-  skip_if_not_hostable();
-  BackendOptions options = ctx.options;
-  options.pollable = true;
-  auto choice = create_backend(ctx.kind, options);
-  CHECK(choice.backend != nullptr);
-  Backend& backend = *choice.backend;
+  auto owned = pollable_backend(ctx);
+  Backend& backend = *owned;
   const int pfd = backend.pollable_fd();
-  if (pfd < 0) SKIP("this backend has no pollable descriptor");
   Completion out[8];
   backend.wait(out, 8, 0);  // io_uring arms its wake read here, as the hosted driver does first
   CHECK(!readable(pfd, 0));
@@ -90,14 +99,9 @@ CORE_CASE("a pollable backend's descriptor wakes on a completion and is quiet on
 }
 
 CORE_CASE("a pollable backend's descriptor shows a wake() and is quiet once wait(0) reported it") {
-  skip_if_not_hostable();
-  BackendOptions options = ctx.options;
-  options.pollable = true;
-  auto choice = create_backend(ctx.kind, options);
-  CHECK(choice.backend != nullptr);
-  Backend& backend = *choice.backend;
+  auto owned = pollable_backend(ctx);
+  Backend& backend = *owned;
   const int pfd = backend.pollable_fd();
-  if (pfd < 0) SKIP("this backend has no pollable descriptor");
   Completion out[4];
   backend.wait(out, 4, 0);
   backend.wake();
