@@ -263,6 +263,8 @@ export class Loop implements TaskHost {
    * @internal
    */
   promiseWaits = 0;
+  /** How many times a teardown has cancelled stalled tasks again (redeliverIfStalled). */
+  private shutdownRedeliveries = 0;
 
   /**
    * Nothing can make progress: no task is ready, no timer is set, no I/O is in flight, and no task waits on
@@ -275,12 +277,12 @@ export class Loop implements TaskHost {
 
   /**
    * A teardown's answer to live tasks that wait on nothing that can happen (see shutdown()): when the loop is
-   * stalled, cancels them again and returns true, or, after MAX_SHUTDOWN_REDELIVERIES rounds, throws
-   * DeadlockError. Returns false when something can still make progress.
+   * stalled, cancels them again, or, after MAX_SHUTDOWN_REDELIVERIES rounds, throws DeadlockError. Does
+   * nothing while something can still make progress.
    * @internal
    */
-  redeliverIfStalled(entry: string): boolean {
-    if (this.live.size === 0 || !this.stalled()) return false;
+  redeliverIfStalled(entry: string): void {
+    if (this.live.size === 0 || !this.stalled()) return;
     if (this.shutdownRedeliveries++ >= MAX_SHUTDOWN_REDELIVERIES) {
       throw new DeadlockError([...this.live].map((t) => t.describeWait()));
     }
@@ -290,9 +292,7 @@ export class Loop implements TaskHost {
     // scope cancels every wait inside it). A task that catches that too, again and again, ends in
     // DeadlockError rather than a hang.
     for (const task of this.live) task.cancel(`Task '${task.name}' was cancelled again: ${entry} ended while it waited on what nothing can bring about`);
-    return true;
   }
-  private shutdownRedeliveries = 0;
 
   /** 0 if tasks are ready; else until the next timer; else until I/O completes. Nothing at all: deadlock. */
   private computeTimeout(): number {
