@@ -214,7 +214,10 @@ CORE_CASE_FOR("uring", "batching: 1,000 writes take few io_uring_enter calls") {
   for (auto& c : got) CHECK_EQ(c.result, 32);
   auto enters = b->stats().enters - before;
   // 1,000 SQEs fit in 4 batches of 256; completions arrive in bursts. One enter per write would be 1,000+.
-  CHECK(enters < 200);
+  // How many bursts depends on how the io-wq worker and this thread interleave: 117-142 on a quiet 2-vCPU
+  // VM, and one run under load from other processes went past the 200 this bound used to be. Half of one
+  // per write still tells batching from none.
+  CHECK(enters < kN / 2);
   std::printf("     (%llu io_uring_enter calls for %u writes)\n", (unsigned long long)enters, kN);
   b.reset();
   ::close(fd);
