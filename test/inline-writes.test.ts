@@ -1,15 +1,15 @@
-// Inline writes (issue 16, item 3): on io_uring a small positional write to a regular file with nothing else
-// in flight on its descriptor runs on the loop thread (InlineWrites in native/core/linux/uring.cc) instead of
-// going to an io-wq worker. These cases check, through the public API, that the path is taken (the native
+// Inline writes (issue 16, item 3): on io_uring, epoll and kqueue a small positional write to a regular file
+// with nothing else in flight on its descriptor runs on the loop thread (native/core/inline_writes.h) instead
+// of going to an io-wq worker or a pool thread. These cases check, through the public API, that the path is taken (the native
 // inline counter), that CORIO_INLINE_WRITES=0 turns it off, that the trace says where the write ran, and that
 // the file's bytes are the same either way — including writes issued together over the same bytes, which
 // must land in issue order. The policy's own cases (ESPIPE, O_DSYNC, the slow-write back-off) are native:
-// native/test/uring_test.cc, "inline writes: …".
+// native/test/inline_cases.cc, uring_test.cc and pool_test.cc, "inline …".
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { open, run, spawn, stats, TraceRecorder } from '../src/index.js';
-import { backendMatrix, backendTitle, missingBackend, scratch, skipTitle } from './helpers.js';
+import { backendMatrix, backendTitle, scratch, skipTitle } from './helpers.js';
 
 // One write at a time, as a task that waits for each; then writes issued together, overlapping the same
 // bytes (later ones must win), and a big one followed by a small one over its start.
@@ -50,45 +50,48 @@ function withInlineEnv<T>(value: string | undefined, fn: () => T): T {
   }
 }
 
-const noUring = missingBackend('uring') || (backendMatrix.find((b) => b.name === 'uring')?.available === false
-  ? 'io_uring is not permitted here' : '');
+// The backends with an inline path: io_uring, and the worker pool behind epoll and kqueue. IOCP has none
+// (its writes are overlapped through the port).
+const INLINE_BACKENDS = ['uring', 'epoll', 'kqueue'];
 
-describe('inline writes on io_uring', () => {
-  it.skipIf(noUring !== '')(skipTitle('small positional writes run on the loop thread; the file is the same', noUring), () => {
-    const path = join(scratch(), 'inline.txt');
-    const inlineOps = withInlineEnv(undefined, () => run(program(path), { backend: 'uring' }));
-    // Normally the 100 one-at-a-time writes at least; but a write preempted on a loaded machine can make the
-    // policy back off (the next 256 go to the kernel), so only "some ran inline" is certain. With the switch
-    // off (next case) the count is exactly 0.
-    expect(inlineOps).toBeGreaterThan(0);
-    expect(readFileSync(path).equals(expected())).toBe(true);
+for (const b of backendMatrix.filter((m) => INLINE_BACKENDS.includes(m.name))) {
+  const why = !b.available ? `${b.name} is not available here: ${b.reason}` : '';
+  describe(`inline writes on ${b.name}`, () => {
+    it.skipIf(why !== '')(skipTitle('small positional writes run on the loop thread; the file is the same', why), () => {
+      const path = join(scratch(), 'inline.txt');
+      const inlineOps = withInlineEnv(undefined, () => run(program(path), { backend: b.name }));
+      // Normally the 100 one-at-a-time writes at least; but a write preempted on a loaded machine can make the
+      // policy back off (the next 256 go the usual way), so only "some ran inline" is certain. With the
+      // switch off (next case) the count is exactly 0.
+      expect(inlineOps).toBeGreaterThan(0);
+      expect(readFileSync(path).equals(expected())).toBe(true);
+    });
+
+    it.skipIf(why !== '')(skipTitle('CORIO_INLINE_WRITES=0 sends every write the usual way, same bytes', why), () => {
+      const path = join(scratch(), 'off.txt');
+      const inlineOps = withInlineEnv('0', () => run(program(path), { backend: b.name }));
+      expect(inlineOps).toBe(0);
+      expect(readFileSync(path).equals(expected())).toBe(true);
+    });
+
+    it.skipIf(why !== '')(skipTitle('the trace says an inline write ran on the loop thread', why), () => {
+      const rec = new TraceRecorder();
+      const path = join(scratch(), 'traced.txt');
+      withInlineEnv(undefined, () => run(function* () {
+        const f = yield* open(path, 'w');
+        yield* f.write('traced', 0);
+        yield* f.close();
+      }, { backend: b.name, trace: rec }));
+      const writes = rec.operations.filter((o) => o.kind === 'write');
+      expect(writes).toHaveLength(1);
+      expect(writes[0].ranOn).toBe('loop thread');
+      expect(writes[0].runEnd).toBeGreaterThanOrEqual(writes[0].runStart);
+      expect(readFileSync(path, 'utf8')).toBe('traced');
+    });
   });
+}
 
-  it.skipIf(noUring !== '')(skipTitle('CORIO_INLINE_WRITES=0 sends every write to the kernel, same bytes', noUring), () => {
-    const path = join(scratch(), 'off.txt');
-    const inlineOps = withInlineEnv('0', () => run(program(path), { backend: 'uring' }));
-    expect(inlineOps).toBe(0);
-    expect(readFileSync(path).equals(expected())).toBe(true);
-  });
-
-  it.skipIf(noUring !== '')(skipTitle('the trace says an inline write ran on the loop thread', noUring), () => {
-    const rec = new TraceRecorder();
-    const path = join(scratch(), 'traced.txt');
-    withInlineEnv(undefined, () => run(function* () {
-      const f = yield* open(path, 'w');
-      yield* f.write('traced', 0);
-      yield* f.close();
-    }, { backend: 'uring', trace: rec }));
-    const writes = rec.operations.filter((o) => o.kind === 'write');
-    expect(writes).toHaveLength(1);
-    expect(writes[0].ranOn).toBe('loop thread');
-    expect(writes[0].runEnd).toBeGreaterThanOrEqual(writes[0].runStart);
-    expect(readFileSync(path, 'utf8')).toBe('traced');
-  });
-});
-
-// The same program on every backend gives the same bytes (the other backends have no inline path: their
-// counter stays where the backend puts it, which is not what this checks).
+// The same program on every backend gives the same bytes, inline path or not.
 for (const b of backendMatrix) {
   describe.skipIf(!b.available)(backendTitle(b), () => {
     it('one-at-a-time, overlapping and big-then-small writes land in issue order', () => {

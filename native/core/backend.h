@@ -184,8 +184,8 @@ struct BackendOptions {
   uint32_t queue_depth = 256;       // io_uring SQ entries (the CQ is at least twice this, and holds max_in_flight)
   uint32_t max_in_flight = 1024;    // contract 7: counted from submit() until wait() hands the completion out
   uint32_t pool_threads = 4;        // worker pool size for pool-based backends
-  // io_uring: small positional writes to a quiet descriptor may run on the loop thread (InlineWrites in
-  // linux/uring.cc). The environment's CORIO_INLINE_WRITES=0 turns it off as well.
+  // Small positional writes to a quiet descriptor may run on the loop thread (inline_writes.h): io_uring
+  // and the pool backends (epoll, kqueue); IOCP has no such path. CORIO_INLINE_WRITES=0 turns it off too.
   bool inline_writes = true;
   // Test-only: makes the io_uring probe fail as if setup returned this errno (e.g. EPERM), so the fallback
   // path is exercised on machines where io_uring works. 0 = off.

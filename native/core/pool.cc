@@ -1,5 +1,8 @@
 // The worker pool behind the readiness backends. Design, in the order an operation meets it:
 //
+//  inline    Before any of this, stage() may run a small positional write right there on the owner thread
+//            (InlinePath; inline_writes.h says when and why), when nothing else of its descriptor is in
+//            the pool; its completion waits in inline_done_ for take(), which hands those out first.
 //  staged_   Owner-thread list filled by stage(). No lock: submit() on the loop thread only copies the
 //            request. flush() moves the whole batch under one lock acquisition.
 //  held_     Operations beyond the in-flight cap (contract 7), FIFO. "In flight" counts from admission
@@ -65,10 +68,16 @@ struct WorkerPool::Job {
   bool has_fd() const { return uses_fd(sub.op); }
   // Set (once) by cancel() or shutdown() while the job runs; the runner reads it (run_blocking stops).
   std::atomic<bool> cancelled{false};
+  // Counted in owner_fd_ops_ (the inline path is on and the job names a descriptor): take() lowers it.
+  bool counted = false;
 };
 
-WorkerPool::WorkerPool(uint32_t threads, uint32_t max_in_flight, Runner runner, std::function<void()> notify)
-    : max_in_flight_(max_in_flight ? max_in_flight : 1), runner_(std::move(runner)), notify_(std::move(notify)) {
+WorkerPool::WorkerPool(uint32_t threads, uint32_t max_in_flight, Runner runner, std::function<void()> notify,
+                       InlinePath inline_path)
+    : max_in_flight_(max_in_flight ? max_in_flight : 1),
+      runner_(std::move(runner)),
+      notify_(std::move(notify)),
+      inline_path_(std::move(inline_path)) {
   if (threads == 0) threads = 1;
   workers_ = std::make_unique<Worker[]>(threads);
   worker_count_ = threads;
@@ -90,6 +99,11 @@ WorkerPool::~WorkerPool() { shutdown(); }
 void WorkerPool::stage(const Submission& sub) {
   // Contract 1: submit never fails. Out of memory becomes the operation's result, delivered by take().
   try {
+    if (inline_path_.write && !closed_) {
+      if (try_inline(sub)) return;
+      if (sub.op == OpCode::kOpen && (sub.flags & inline_path_.sync_open_flags)) sync_opens_.insert(sub.token);
+      if (sub.op == OpCode::kClose && !sync_fds_.empty()) sync_fds_.erase(sub.fd);
+    }
     auto job = std::make_unique<Job>();
     job->sub = sub;
     if (sub.path) {
@@ -105,6 +119,10 @@ void WorkerPool::stage(const Submission& sub) {
       job->sub.iov = job->iov.data();
     }
     if (!closed_) {
+      if (inline_path_.write && job->has_fd()) {
+        owner_fd_ops_[sub.fd]++;
+        job->counted = true;
+      }
       staged_.push_back(std::move(job));
       return;
     }
@@ -118,7 +136,35 @@ void WorkerPool::stage(const Submission& sub) {
   }
 }
 
+// The inline path (InlinePath, inline_writes.h): true when `sub` ran here and its completion is queued.
+bool WorkerPool::try_inline(const Submission& sub) {
+  if (sub.op != OpCode::kWrite && sub.op != OpCode::kWritev) return false;
+  uint64_t bytes = sub.len;
+  if (sub.op == OpCode::kWritev) {
+    if (sub.iov == nullptr || sub.iovcnt == 0) return false;  // the worker reports what is wrong with it
+    bytes = 0;
+    for (uint32_t i = 0; i < sub.iovcnt; i++) bytes += sub.iov[i].len;
+  }
+  if (!InlineWrites::shape_fits(sub, bytes)) return false;
+  if (!sync_fds_.empty() && sync_fds_.count(sub.fd)) return false;
+  // Alone on its descriptor: an earlier operation still with a worker (or done and not yet taken, which
+  // costs nothing to wait for) must take effect first.
+  if (!owner_fd_ops_.empty() && owner_fd_ops_.count(sub.fd)) return false;
+  if (!inline_policy_.take_turn()) return false;
+  const int64_t started = TraceSink::now_ns();
+  int32_t result;
+  if (!inline_path_.write(sub, &result)) return false;  // a stream: a worker writes it
+  const int64_t ended = TraceSink::now_ns();
+  inline_policy_.note(ended - started);
+  inline_ops_++;
+  if (TraceSink* trace = trace_.load(std::memory_order_acquire))
+    trace->record({sub.token, RanOn::kLoopThread, 0, started, ended});
+  inline_done_.push_back(Completion{sub.token, result});
+  return true;
+}
+
 void WorkerPool::flush() {
+  inline_policy_.new_iteration();  // flush() is the start of every wait(): the next iteration's budget
   if (staged_.empty()) return;
   size_t new_units = 0;
   {
@@ -153,6 +199,22 @@ void WorkerPool::admit_locked(std::unique_ptr<Job> job, size_t* new_units) {
 void WorkerPool::finish_locked(uint32_t token, int32_t result, bool admitted, bool* was_empty) {
   *was_empty = done_.empty();
   done_.push_back(Done{Completion{token, result}, admitted});
+}
+
+// finish_locked for a job that was staged, carrying what take() needs to undo its counting.
+void WorkerPool::finish_job_locked(const Job& job, int32_t result, bool admitted, bool* was_empty) {
+  *was_empty = done_.empty();
+  done_.push_back(Done{Completion{job.sub.token, result}, admitted, job.counted, job.sub.fd});
+}
+
+// Owner thread, for each completion take() hands out: the inline path's bookkeeping.
+void WorkerPool::count_taken(const Done& d) {
+  if (d.counted) {
+    auto it = owner_fd_ops_.find(d.fd);
+    if (it != owner_fd_ops_.end() && --it->second == 0) owner_fd_ops_.erase(it);
+  }
+  if (!sync_opens_.empty() && sync_opens_.erase(d.completion.token) && d.completion.result >= 0)
+    sync_fds_.insert(d.completion.result);
 }
 
 void WorkerPool::wake_workers(size_t new_units) {
@@ -223,7 +285,7 @@ void WorkerPool::worker_main(size_t index) {
       }
     }
     bool was_empty;
-    finish_locked(job->sub.token, result, true, &was_empty);
+    finish_job_locked(*job, result, true, &was_empty);
 
     if (was_empty) {
       // Outside the lock: notify() is a system call, and the owner may be waiting for mu_ in take().
@@ -238,10 +300,11 @@ void WorkerPool::worker_main(size_t index) {
 bool WorkerPool::cancel(uint32_t token) {
   for (auto it = staged_.begin(); it != staged_.end(); ++it) {
     if ((*it)->sub.token != token) continue;
+    std::unique_ptr<Job> job = std::move(*it);
     staged_.erase(it);
     bool unused;
     std::lock_guard<std::mutex> lock(mu_);
-    finish_locked(token, -ECANCELED, false, &unused);
+    finish_job_locked(*job, -ECANCELED, false, &unused);
     return true;
   }
   // The owner is the one who will take() this completion, so nobody needs notify() for it.
@@ -249,22 +312,22 @@ bool WorkerPool::cancel(uint32_t token) {
   bool unused;
   for (auto it = held_.begin(); it != held_.end(); ++it) {
     if ((*it)->sub.token != token) continue;
+    finish_job_locked(**it, -ECANCELED, false, &unused);
     held_.erase(it);
-    finish_locked(token, -ECANCELED, false, &unused);
     return true;
   }
   for (auto it = runnable_.begin(); it != runnable_.end(); ++it) {
     if (!it->job || it->job->sub.token != token) continue;
+    finish_job_locked(*it->job, -ECANCELED, true, &unused);
     runnable_.erase(it);
-    finish_locked(token, -ECANCELED, true, &unused);
     return true;
   }
   for (auto& [fd, q] : fds_) {
     for (auto it = q.jobs.begin(); it != q.jobs.end(); ++it) {
       if ((*it)->sub.token != token) continue;
       // A now-empty queue may still be listed in runnable_; the worker that picks it up drops it.
+      finish_job_locked(**it, -ECANCELED, true, &unused);
       q.jobs.erase(it);
-      finish_locked(token, -ECANCELED, true, &unused);
       return true;
     }
   }
@@ -302,12 +365,18 @@ uint32_t WorkerPool::reinterrupt() {
 
 size_t WorkerPool::take(Completion* out, size_t capacity) {
   size_t n = 0, new_units = 0;
+  if (!inline_done_.empty()) {  // owner thread only: no lock
+    size_t k = inline_done_.size() < capacity ? inline_done_.size() : capacity;
+    for (size_t i = 0; i < k; i++) out[n++] = inline_done_[i];
+    inline_done_.erase(inline_done_.begin(), inline_done_.begin() + ptrdiff_t(k));
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     while (n < capacity && !done_.empty()) {
       const Done& d = done_.front();
       out[n++] = d.completion;
       if (d.admitted) admitted_--;
+      if (inline_path_.write) count_taken(d);
       done_.pop_front();
     }
     while (!held_.empty() && admitted_ < max_in_flight_) {
@@ -328,15 +397,15 @@ void WorkerPool::shutdown() {
       // Nothing not yet started will start: each gets its one completion (-ECANCELED). Nobody take()s
       // them after shutdown, but a pool that is shut down and kept reports them like any other.
       bool unused;
-      for (auto& job : staged_) finish_locked(job->sub.token, -ECANCELED, false, &unused);
+      for (auto& job : staged_) finish_job_locked(*job, -ECANCELED, false, &unused);
       staged_.clear();
-      for (auto& job : held_) finish_locked(job->sub.token, -ECANCELED, false, &unused);
+      for (auto& job : held_) finish_job_locked(*job, -ECANCELED, false, &unused);
       held_.clear();
       for (auto& unit : runnable_)
-        if (unit.job) finish_locked(unit.job->sub.token, -ECANCELED, true, &unused);
+        if (unit.job) finish_job_locked(*unit.job, -ECANCELED, true, &unused);
       runnable_.clear();
       for (auto& [fd, q] : fds_) {
-        for (auto& job : q.jobs) finish_locked(job->sub.token, -ECANCELED, true, &unused);
+        for (auto& job : q.jobs) finish_job_locked(*job, -ECANCELED, true, &unused);
         q.jobs.clear();
         q.listed = false;
       }
@@ -375,12 +444,13 @@ void WorkerPool::shutdown() {
 WorkerPool::Counters WorkerPool::counters() const {
   std::lock_guard<std::mutex> lock(mu_);
   Counters c;
+  c.inline_ops = inline_ops_;  // owner-thread state: counters() is the owner's call too
   c.worker_ops = worker_ops_;
   c.interrupts = interrupts_;
   c.cancelling = cancelling_.load();
   c.held = uint32_t(held_.size());
   c.admitted = admitted_;
-  c.ready = uint32_t(done_.size());
+  c.ready = uint32_t(done_.size() + inline_done_.size());
   return c;
 }
 

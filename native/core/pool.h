@@ -22,12 +22,24 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "backend.h"
+#include "inline_writes.h"
 #include "trace.h"
 
 namespace corio {
+
+// Small writes on the owner thread instead of a worker (inline_writes.h has the policy and its reasons).
+// Empty `write`: off, as the IOCP backend and the pool's own tests have it. The POSIX backends pass
+// write_in_place (posix/ops.h), which refuses descriptors that cannot seek.
+struct PoolInlinePath {
+  std::function<bool(const Submission&, int32_t* result)> write;
+  // Open flags whose descriptors never run inline: every write on them waits for the device (O_DSYNC,
+  // O_SYNC, O_DIRECT: the platform's spelling, so this file names none).
+  int32_t sync_open_flags = 0;
+};
 
 class WorkerPool {
  public:
@@ -38,7 +50,10 @@ class WorkerPool {
   // (posix/ops.h); tests inject runners that block or record.
   using Runner = std::function<int32_t(const Submission&, const std::atomic<bool>& cancelled)>;
 
+  using InlinePath = PoolInlinePath;
+
   struct Counters {
+    uint64_t inline_ops = 0;  // writes run on the owner thread by the InlinePath
     uint64_t worker_ops = 0;  // operations a worker ran (cancelled-before-start ones are not counted)
     uint64_t interrupts = 0;  // signals sent to workers running a cancelled operation (first and repeats)
     uint32_t held = 0;        // waiting behind the in-flight cap (contract 7)
@@ -59,14 +74,18 @@ class WorkerPool {
 
   // Starts `threads` workers (at least one). Throws std::system_error when a thread cannot be created,
   // after stopping the ones that did start. `max_in_flight` of 0 is taken as 1.
-  WorkerPool(uint32_t threads, uint32_t max_in_flight, Runner runner, std::function<void()> notify);
+  WorkerPool(uint32_t threads, uint32_t max_in_flight, Runner runner, std::function<void()> notify,
+             InlinePath inline_path = {});
   ~WorkerPool();  // shutdown()
 
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   // Copies `sub` (and its path and iovec array, contract 4) into the pool's staging list. Workers do not
-  // see it until flush(). Never blocks on I/O. After shutdown() it completes at once with -ECANCELED.
+  // see it until flush(). Never blocks on I/O, but for a write the InlinePath runs here and now: one
+  // positional write of at most 64 KiB to a seekable descriptor with nothing else staged, queued, running
+  // or untaken, as long as the policy's budget and back-off allow (inline_writes.h); its completion waits
+  // for take() like any other. After shutdown() it completes at once with -ECANCELED.
   void stage(const Submission& sub);
   // Hands every staged operation to the workers in order, as far as the in-flight cap allows; the rest wait
   // behind the cap in FIFO order and are admitted by take() as slots free up. One lock per batch.
@@ -111,6 +130,8 @@ class WorkerPool {
   struct Done {
     Completion completion;
     bool admitted;  // counted against the cap, so take() frees a slot
+    bool counted = false;  // its descriptor's owner_fd_ops_ entry is lowered by take()
+    int32_t fd = -1;
   };
   // What the owner knows about one worker thread.
   struct Worker {
@@ -128,6 +149,9 @@ class WorkerPool {
   void interrupt_locked(size_t index);
   void admit_locked(std::unique_ptr<Job> job, size_t* new_units);
   void finish_locked(uint32_t token, int32_t result, bool admitted, bool* was_empty);
+  void finish_job_locked(const Job& job, int32_t result, bool admitted, bool* was_empty);
+  bool try_inline(const Submission& sub);
+  void count_taken(const Done& d);
   void wake_workers(size_t new_units);
 
   const uint32_t max_in_flight_;
@@ -136,6 +160,17 @@ class WorkerPool {
 
   std::vector<std::unique_ptr<Job>> staged_;  // owner thread only, no lock
   bool closed_ = false;                       // owner thread only: shutdown() has begun
+
+  // The inline path's state, owner thread only. owner_fd_ops_ counts, per descriptor, the operations
+  // staged through the pool whose completion take() has not handed out yet: an inline write may run only
+  // where that is zero (contract 8), and only while inline_path_.write is set is anything counted.
+  const InlinePath inline_path_;
+  InlineWrites inline_policy_;
+  std::unordered_map<int32_t, uint32_t> owner_fd_ops_;
+  std::vector<Completion> inline_done_;              // inline completions, oldest first, for take()
+  std::unordered_set<uint32_t> sync_opens_;         // tokens of opens with sync_open_flags, until taken
+  std::unordered_set<int32_t> sync_fds_;            // descriptors those opens returned, until closed
+  uint64_t inline_ops_ = 0;
 
   mutable std::mutex mu_;  // guards everything below
   std::condition_variable work_cv_;

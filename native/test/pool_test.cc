@@ -429,3 +429,150 @@ CORE_CASE_FOR("epoll", "pool: shutdown interrupts a read blocked on an empty pip
   CHECK_EQ(pool->take(out, 4), size_t(1));
   CHECK_EQ(out[0].result, -ECANCELED);
 }
+
+// ---- the inline path (PoolInlinePath; inline_writes.h) ------------------------------------------------
+// A recording stand-in for write_in_place: which tokens ran on the owner thread, and a descriptor it
+// refuses as a stream would be refused.
+namespace {
+
+struct InlineRecorder {
+  std::vector<uint32_t> ran;
+  int refuse_fd = -1;
+  std::chrono::microseconds takes{0};  // how long each inline write pretends to take
+  std::thread::id owner = std::this_thread::get_id();
+  bool off_owner = false;
+  PoolInlinePath path(int32_t sync_flags = 0) {
+    return {[this](const Submission& s, int32_t* result) {
+      if (std::this_thread::get_id() != owner) off_owner = true;
+      if (s.fd == refuse_fd) return false;
+      if (takes.count() > 0) std::this_thread::sleep_for(takes);
+      ran.push_back(s.token);
+      *result = int32_t(s.len);
+      return true;
+    }, sync_flags};
+  }
+};
+
+Submission positional(int fd, uint32_t token, uint32_t len = 128, int64_t offset = 0) {
+  Submission s = sub_on(fd, token);
+  s.len = len;
+  s.offset = offset;
+  return s;
+}
+
+}  // namespace
+
+CORE_CASE_FOR("epoll", "pool inline path: a small positional write to a quiet descriptor runs in stage(), on the owner") {
+  InlineRecorder rec;
+  std::atomic<int> worker_runs{0};
+  WorkerPool pool(2, 1024, [&](const Submission& s, const std::atomic<bool>&) {
+    worker_runs++;
+    return int32_t(s.len);
+  }, [] {}, rec.path());
+  pool.stage(positional(3, 1));
+  CHECK_EQ(rec.ran.size(), size_t(1));  // before any flush: it ran in stage()
+  CHECK(!rec.off_owner);
+  CHECK_EQ(pool.counters().ready, 1u);
+  auto got = take_all(pool, 1);
+  CHECK_EQ(got[0].token, 1u);
+  CHECK_EQ(got[0].result, 128);
+  CHECK_EQ(pool.counters().inline_ops, uint64_t(1));
+  // What the policy does not take: a write at the current position, one over 64 KiB, a read.
+  pool.stage(positional(3, 2, 128, kCurrentPosition));
+  pool.stage(positional(4, 3, uint32_t(InlineWrites::kMaxBytes + 1)));
+  Submission rd = read_on(5, 4, nullptr, 0);
+  rd.offset = 0;
+  pool.stage(rd);
+  pool.flush();
+  CHECK_EQ(take_all(pool, 3).size(), size_t(3));
+  CHECK_EQ(worker_runs.load(), 3);
+  CHECK_EQ(rec.ran.size(), size_t(1));
+  // A descriptor that refuses (a stream): the write goes to a worker after all.
+  rec.refuse_fd = 6;
+  pool.stage(positional(6, 5));
+  pool.flush();
+  CHECK_EQ(take_all(pool, 1)[0].token, 5u);
+  CHECK_EQ(worker_runs.load(), 4);
+}
+
+CORE_CASE_FOR("epoll", "pool inline path: never past an operation of the same descriptor that is staged, running or untaken") {
+  InlineRecorder rec;
+  Gate gate;
+  WorkerPool pool(2, 1024, [&](const Submission& s, const std::atomic<bool>&) {
+    if (s.token == 1) gate.enter();
+    return int32_t(s.len);
+  }, [] {}, rec.path());
+  pool.stage(positional(3, 1, uint32_t(InlineWrites::kMaxBytes * 2)));  // too big: to a worker
+  pool.stage(positional(3, 2));  // staged behind it: must not overtake
+  pool.flush();
+  gate.await_inside(1);
+  pool.stage(positional(3, 3));  // token 1 still running
+  pool.stage(positional(9, 4));  // another descriptor: free to run inline
+  CHECK(rec.ran == std::vector<uint32_t>{4});
+  gate.open();
+  pool.flush();
+  // Take one at a time: completions on descriptor 3 come out in submission order.
+  std::vector<uint32_t> order;
+  for (auto& c : take_all(pool, 4)) order.push_back(c.token);
+  CHECK(order == (std::vector<uint32_t>{4, 1, 2, 3}));
+  // All taken: the descriptor is quiet again.
+  pool.stage(positional(3, 5));
+  CHECK(rec.ran == (std::vector<uint32_t>{4, 5}));
+  // A completion done but not yet taken also counts: the next write waits for its turn in the pool.
+  pool.stage(positional(3, 6, uint32_t(InlineWrites::kMaxBytes * 2)));
+  pool.flush();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (pool.counters().ready < 2) {  // 5 (inline, untaken) and 6
+    if (std::chrono::steady_clock::now() > deadline) throw Failure{"token 6 never finished"};
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  pool.stage(positional(3, 7));
+  CHECK_EQ(rec.ran.size(), size_t(2));
+  pool.flush();
+  CHECK_EQ(take_all(pool, 3).size(), size_t(3));
+}
+
+CORE_CASE_FOR("epoll", "pool inline path: descriptors opened with a sync flag stay off the owner thread until closed") {
+  InlineRecorder rec;
+  constexpr int32_t kSync = 0x100000;  // a made-up flag bit: the pool only compares it with sync_open_flags
+  WorkerPool pool(1, 1024, [&](const Submission& s, const std::atomic<bool>&) {
+    return s.op == OpCode::kOpen ? int32_t(40) : int32_t(s.len);
+  }, [] {}, rec.path(kSync));
+  Submission op;
+  op.op = OpCode::kOpen;
+  op.token = 1;
+  op.path = "x";
+  op.flags = kSync;
+  pool.stage(op);
+  pool.flush();
+  CHECK_EQ(take_all(pool, 1)[0].result, 40);
+  pool.stage(positional(40, 2));
+  pool.flush();
+  take_all(pool, 1);
+  CHECK(rec.ran.empty());
+  Submission cl = sub_on(40, 3);
+  cl.op = OpCode::kClose;
+  pool.stage(cl);
+  pool.flush();
+  take_all(pool, 1);
+  pool.stage(positional(40, 4));  // the number again, now some other file's: inline as any other
+  CHECK(rec.ran == std::vector<uint32_t>{4});
+  take_all(pool, 1);
+}
+
+CORE_CASE_FOR("epoll", "pool inline path: past the iteration's budget the rest go to workers, until the next flush") {
+  InlineRecorder rec;
+  rec.takes = std::chrono::microseconds(60);  // slept, so at least this long: 4 fit the 200 µs budget
+  WorkerPool pool(2, 1024, [&](const Submission& s, const std::atomic<bool>&) { return int32_t(s.len); }, [] {},
+                  rec.path());
+  pool.flush();  // a fresh iteration
+  for (uint32_t i = 0; i < 10; i++) pool.stage(positional(int(10 + i), i));
+  const size_t first = rec.ran.size();
+  // Each took at least 60 µs, so the budget ran out after at most 4; at least one ran (a fresh budget).
+  CHECK(first >= 1 && first <= size_t(InlineWrites::kBudgetNs / 60000 + 1));
+  pool.flush();
+  CHECK_EQ(take_all(pool, 10).size(), size_t(10));
+  pool.stage(positional(50, 99));  // after the flush: a new budget
+  CHECK_EQ(rec.ran.back(), 99u);
+  take_all(pool, 1);
+}

@@ -21,6 +21,7 @@
 //    sleeps at most WorkerPool::kReinterruptMs at a time and repeats it after each sleep. The loop is
 //    waiting for that operation's completion anyway, so the cancel always lands within a few ms of the
 //    race, and nothing changes while no cancel is outstanding (one atomic load per wait()).
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -52,7 +53,8 @@ class EpollBackend final : public Backend {
         pollable_(options.pollable),
         pool_(options.pool_threads, options.max_in_flight,
               [](const Submission& sub, const std::atomic<bool>& cancelled) { return run_blocking(sub, &cancelled); },
-              [this] { signal_eventfd(); }) {}
+              [this] { signal_eventfd(); },
+              inline_path(options)) {}
 
   ~EpollBackend() override {
     // Contract 9: unstarted operations are cancelled, running ones are cancelled and interrupted, and all
@@ -135,7 +137,7 @@ class EpollBackend final : public Backend {
     s.submitted = submitted_;
     s.completed = completed_;
     s.enters = enters_;
-    s.inline_ops = 0;  // this backend never runs an operation on the loop thread
+    s.inline_ops = c.inline_ops;
     s.worker_ops = c.worker_ops;
     s.cancel_requests = cancel_requests_;
     s.in_flight = uint32_t(submitted_ - completed_);
@@ -144,6 +146,14 @@ class EpollBackend final : public Backend {
   }
 
  private:
+  // Small positional writes on the loop thread (inline_writes.h): measured here, one 4 KiB write in
+  // flight to a file in /dev/shm took 25-29 µs through the pool (the hand-off and the eventfd wake-up)
+  // against 4-5 µs for the pwrite itself. O_SYNC sets O_DSYNC's bit on Linux.
+  static WorkerPool::InlinePath inline_path(const BackendOptions& options) {
+    if (!InlineWrites::wanted(options)) return {};
+    return {write_in_place, O_DSYNC | O_DIRECT};
+  }
+
   int take(Completion* out, int capacity) {
     int n = int(pool_.take(out, size_t(capacity)));
     completed_ += uint64_t(n);

@@ -140,7 +140,6 @@ struct Slot {
 
   // writev after a short write of `written` bytes: skip the elements it covered and trim the first one it
   // covered in part, in our copy of the vector (contract 4), so the next pwritev or SQE sends the rest.
-  // Shared by the inline path (try_inline_write) and the ring's continuation (handle_cqe).
   void advance_iov(uint64_t written) {
     auto& iov = op.iov;
     while (iov_first < iov.size() && written >= iov[iov_first].iov_len) written -= iov[iov_first++].iov_len;
@@ -157,29 +156,10 @@ struct Gate {
   std::deque<uint32_t> held;  // slots waiting for `active` to drain, in submission order
 };
 
-// Which small writes run on the loop thread instead of going to the kernel (issue 16, item 3).
-//
-// ext4 never completes a buffered write in the submitting call: each one is punted to an io-wq worker, so
-// a task with one write in flight pays a thread hand-off and a wake-up per write (~40-47 µs round trip on
-// this 2-vCPU VM, NOTES.md), where pwrite(2) into the page cache costs (C loop, hot cache, extending a file
-// on ext4, 3 runs): 0.86-0.98 µs for 128 B, 4.0-5.0 µs for 4 KiB, 6.5-8.8 µs for 16 KiB, 19-35 µs for
-// 64 KiB and 56-71 µs for 256 KiB. Up to 64 KiB the write itself is cheaper than the hand-off, so such a
-// write runs inline when nothing else is in flight on its descriptor (contract 8 then holds trivially) and
-// its offset is explicit (a pipe, FIFO or socket answers pwrite with ESPIPE at once, having written
-// nothing, and the write goes to the ring as before: a stream write could block the loop).
-//
-// A buffered write can still block: dirty-page throttling, a journal commit, a slow or remote file
-// system. So the policy watches itself: an exponentially weighted mean (weight 1/8) of the inline writes'
-// durations; once it exceeds kSlowNs — slower than the hand-off it replaces — the next kCooldown eligible
-// writes go to the kernel, then inlining is tried again from a fresh mean. Descriptors opened through this
-// backend with O_DIRECT or O_DSYNC/O_SYNC (every write waits for the device) never run inline.
-// Between two wait() calls inline writes may take at most kBudgetNs (200 µs) of the loop thread; the rest of
-// that iteration's writes go to the kernel. Measured without it (bench W6, 1 ms ticker while 64 tasks write
-// 4 KiB files and 32 write 128 B records, 3 interleaved rounds): ticker lateness p50 0.80-2.21 ms inline vs
-// 0.35-0.56 ms with every write in the kernel, because a burst of 64 new-file writes ran back to back. With
-// the budget, 3 more interleaved rounds were inconclusive (p50 0.15-4.3 ms on vs 0.21-1.8 ms off: the
-// machine was busier than ever); the budget bounds the loop-thread time by construction, not by that figure.
-// CORIO_INLINE_WRITES=0 turns the whole thing off.
+// Which small writes run on the loop thread instead of going to the kernel (issue 16, item 3): the policy
+// and what it rests on are in inline_writes.h. What is io_uring's own: ext4 never completes a buffered
+// write in the submitting call, so without it each one is punted to an io-wq worker (~40-47 µs round trip
+// on this 2-vCPU VM, NOTES.md), and "nothing else in flight on its descriptor" is this backend's gate.
 using uring::InlineWrites;
 
 class UringBackend final : public Backend {
@@ -497,8 +477,7 @@ void UringBackend::run_inline(uint32_t index) {
 
 bool UringBackend::inline_write_eligible(const Slot& s) {
   const Submission& sub = s.op.sub;
-  if (!inline_.enabled || (sub.op != OpCode::kWrite && sub.op != OpCode::kWritev)) return false;
-  if (sub.offset < 0 || s.total > InlineWrites::kMaxBytes) return false;
+  if (!inline_.enabled || !InlineWrites::shape_fits(sub, s.total)) return false;
   if (!sync_fds_.empty() && sync_fds_.count(sub.fd)) return false;
   // Alone on its descriptor: an earlier write still in io-wq could otherwise land after this one.
   auto g = gates_.find(sub.fd);
@@ -508,36 +487,19 @@ bool UringBackend::inline_write_eligible(const Slot& s) {
 
 // One small positional write, here and now (see InlineWrites). Returns false, having written nothing,
 // when the descriptor cannot seek: the caller then sends it to the ring, which writes to a stream.
+// write_in_place works on a copy of the vector, so a short write leaves ours as the ring would need it.
 bool UringBackend::try_inline_write(uint32_t index) {
   Slot& s = slots_[index];
-  const Submission& sub = s.op.sub;
+  Submission sub = s.op.sub;
+  if (sub.op == OpCode::kWritev) {  // our copy of the vector (contract 4)
+    sub.iov = reinterpret_cast<const IoVec*>(s.op.iov.data() + s.iov_first);
+    sub.iovcnt = uint32_t(s.op.iov.size() - s.iov_first);
+  }
   const int64_t started = TraceSink::now_ns();
-  uint64_t done = 0;
   int32_t result;
-  for (;;) {
-    ssize_t n;
-    if (sub.op == OpCode::kWrite) {
-      n = ::pwrite(sub.fd, static_cast<char*>(sub.buf) + done, size_t(s.total - done), sub.offset + int64_t(done));
-    } else {
-      auto& iov = s.op.iov;  // our copy (contract 4); a short write advances through it in place
-      n = ::pwritev(sub.fd, iov.data() + s.iov_first, int(iov.size() - s.iov_first), sub.offset + int64_t(done));
-    }
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == ESPIPE && done == 0) {
-        internals_.inline_refused++;
-        return false;
-      }
-      result = done > 0 ? int32_t(done) : -errno;  // bytes that reached the file are never hidden
-      break;
-    }
-    done += uint64_t(n);
-    if (done >= s.total || n == 0) {
-      result = int32_t(done);
-      break;
-    }
-    // Short (RLIMIT_FSIZE, ENOSPC): go on; the next call writes more or says why not.
-    if (sub.op == OpCode::kWritev) s.advance_iov(uint64_t(n));
+  if (!write_in_place(sub, &result)) {
+    internals_.inline_refused++;
+    return false;
   }
   const int64_t ended = TraceSink::now_ns();
   if (inline_.note(ended - started)) internals_.inline_backoffs++;
@@ -1104,11 +1066,8 @@ std::unique_ptr<Backend> make(const BackendOptions& options, const uring::TestHo
   // readdir's helper: at most two threads. Directory listings are mostly CPU work in the kernel, and each
   // ties up a thread for its whole duration, so two let one large listing not hold up a small one.
   uint32_t helper_threads = std::clamp<uint32_t>(options.pool_threads, 1, 2);
-  // CORIO_INLINE_WRITES=0: every write goes to the kernel, as before the policy existed (see InlineWrites).
-  const char* inline_env = std::getenv("CORIO_INLINE_WRITES");
-  bool inline_writes = options.inline_writes && !(inline_env && std::strcmp(inline_env, "0") == 0);
   return std::make_unique<UringBackend>(std::move(probed.ring), efd, probed.in_ring, cap, helper_threads,
-                                        inline_writes);
+                                        InlineWrites::wanted(options));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "../backend.h"
+#include "../inline_writes.h"
 
 namespace corio::uring {
 
@@ -40,40 +41,8 @@ struct Internals {
   uint32_t setup_flags = 0;          // IORING_SETUP_* the ring was created with
 };
 
-// The inline-write policy's bookkeeping (why and what was measured: InlineWrites in uring.cc, above
-// UringBackend). Here so its tests can drive it with made-up durations.
-struct InlineWrites {
-  static constexpr uint64_t kMaxBytes = 64 * 1024;
-  static constexpr int64_t kSlowNs = 50 * 1000;
-  static constexpr uint32_t kCooldown = 256;
-  // Loop-thread time inline writes may take between two wait() calls (one loop iteration); past it, the
-  // iteration's further writes go to the kernel. Keeps a burst of writes from delaying timers and other
-  // completions (W6 lateness, see uring.cc).
-  static constexpr int64_t kBudgetNs = 200 * 1000;
-
-  bool enabled = true;
-  int64_t mean_ns = 0;
-  uint32_t cooldown = 0;  // eligible writes still to send to the kernel before trying inline again
-  int64_t budget_ns = kBudgetNs;  // left in this iteration; refilled by new_iteration()
-
-  void new_iteration() { budget_ns = kBudgetNs; }
-
-  // Asked once per eligible write; false while cooling down.
-  bool take_turn() {
-    if (budget_ns <= 0) return false;  // this iteration's share of the loop thread is used up
-    if (cooldown == 0) return true;
-    if (--cooldown == 0) mean_ns = 0;  // start afresh: the condition that made writes slow may be gone
-    return false;
-  }
-  // Returns true when this write made the mean cross kSlowNs (the policy then backs off).
-  bool note(int64_t ns) {
-    budget_ns -= ns;
-    mean_ns += (ns - mean_ns) / 8;
-    if (mean_ns <= kSlowNs) return false;
-    cooldown = kCooldown;
-    return true;
-  }
-};
+// The inline-write policy (inline_writes.h), named here for the tests that drive it with made-up durations.
+using InlineWrites = corio::InlineWrites;
 
 // False when `backend` is not an io_uring backend.
 bool internals(const Backend& backend, Internals* out);

@@ -65,7 +65,8 @@ class KqueueBackend final : public Backend {
         wake_w_(wake_w),
         pool_(options.pool_threads, options.max_in_flight,
               [](const Submission& sub, const std::atomic<bool>& cancelled) { return run_blocking(sub, &cancelled); },
-              [this] { trigger(); }) {}
+              [this] { trigger(); },
+              inline_path(options)) {}
 
   ~KqueueBackend() override {
     // Contract 9: unstarted operations are cancelled, running ones are cancelled and interrupted, and all
@@ -150,7 +151,7 @@ class KqueueBackend final : public Backend {
     s.submitted = submitted_;
     s.completed = completed_;
     s.enters = enters_;
-    s.inline_ops = 0;  // this backend never runs an operation on the loop thread
+    s.inline_ops = c.inline_ops;
     s.worker_ops = c.worker_ops;
     s.cancel_requests = cancel_requests_;
     s.in_flight = uint32_t(submitted_ - completed_);
@@ -159,6 +160,13 @@ class KqueueBackend final : public Backend {
   }
 
  private:
+  // Small positional writes on the loop thread, as the epoll backend does (inline_writes.h). macOS has no
+  // O_DIRECT (its F_NOCACHE is an fcntl, not an open flag), and O_SYNC and O_DSYNC are separate bits.
+  static WorkerPool::InlinePath inline_path(const BackendOptions& options) {
+    if (!InlineWrites::wanted(options)) return {};
+    return {write_in_place, O_DSYNC | O_SYNC};
+  }
+
   int take(Completion* out, int capacity) {
     int n = int(pool_.take(out, size_t(capacity)));
     completed_ += uint64_t(n);

@@ -36,8 +36,11 @@ int32_t stopped_write(uint64_t done) { return done > 0 ? int32_t(done) : -ECANCE
 // files without FMODE_PREAD/PWRITE). pread/pwrite answer ESPIPE there instead; retrying as read/write makes
 // the pool agree with io_uring, so a caller that always passes positions (corio's FileHandle tracks its own)
 // gets the same result on every backend.
-// Positional or current-position single write, retried until all `len` bytes are written.
-int32_t write_all(int fd, const char* data, uint32_t len, int64_t offset, const std::atomic<bool>* cancelled) {
+// Positional or current-position single write, retried until all `len` bytes are written. `refused`
+// (write_in_place's): instead of the stream fallback, a descriptor that cannot seek sets it and nothing is
+// written.
+int32_t write_all(int fd, const char* data, uint32_t len, int64_t offset, const std::atomic<bool>* cancelled,
+                  bool* refused = nullptr) {
   uint32_t done = 0;
   while (done < len || len == 0) {
     if (stop_requested(cancelled)) return stopped_write(done);
@@ -45,6 +48,7 @@ int32_t write_all(int fd, const char* data, uint32_t len, int64_t offset, const 
                                            : ::pwrite(fd, data + done, len - done, offset + done);
     if (n < 0) {
       if (errno == ESPIPE && offset != kCurrentPosition) {  // not seekable: a stream (see above)
+        if (refused && done == 0) return *refused = true, 0;
         offset = kCurrentPosition;
         continue;
       }
@@ -58,7 +62,7 @@ int32_t write_all(int fd, const char* data, uint32_t len, int64_t offset, const 
 }
 
 int32_t writev_all(int fd, const IoVec* iov_in, uint32_t iovcnt, int64_t offset,
-                   const std::atomic<bool>* cancelled) {
+                   const std::atomic<bool>* cancelled, bool* refused = nullptr) {
   // Work on a local copy: a short write advances through the vector by editing entries.
   struct iovec local[IOV_MAX];
   if (iovcnt > IOV_MAX) return -EINVAL;
@@ -76,6 +80,7 @@ int32_t writev_all(int fd, const IoVec* iov_in, uint32_t iovcnt, int64_t offset,
     ssize_t n = offset == kCurrentPosition ? ::writev(fd, iov, count) : ::pwritev(fd, iov, count, offset + done);
     if (n < 0) {
       if (errno == ESPIPE && offset != kCurrentPosition) {  // not seekable: a stream
+        if (refused && done == 0) return *refused = true, 0;
         offset = kCurrentPosition;
         continue;
       }
@@ -286,6 +291,16 @@ double thread_cpu_ms() {
   struct timespec ts;
   if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return -1;
   return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) / 1e6;
+}
+
+bool write_in_place(const Submission& sub, int32_t* result) {
+  bool refused = false;
+  int32_t r = sub.op == OpCode::kWrite
+                  ? write_all(sub.fd, static_cast<const char*>(sub.buf), sub.len, sub.offset, nullptr, &refused)
+                  : writev_all(sub.fd, sub.iov, sub.iovcnt, sub.offset, nullptr, &refused);
+  if (refused) return false;
+  *result = r;
+  return true;
 }
 
 }  // namespace corio

@@ -25,6 +25,13 @@ namespace corio {
 // once, because its descriptor is released even when it fails.
 int32_t run_blocking(const Submission& sub, const std::atomic<bool>* cancelled = nullptr);
 
+// The inline-write path (inline_writes.h): `sub`, a kWrite or kWritev with an explicit offset, written here
+// on the calling thread with pwrite/pwritev, looping on short writes and retrying EINTR as run_blocking
+// does. Returns false, having written nothing, when the descriptor cannot seek (a pipe, FIFO or socket,
+// where a write could block the loop): the caller then sends it the usual way. Else *result is the
+// contract's result.
+bool write_in_place(const Submission& sub, int32_t* result);
+
 // Fills `out` from a struct stat. Kept separate so the io_uring backend's statx path shares the layout.
 void fill_stat_result(StatResult* out, const void* posix_stat);
 
