@@ -438,14 +438,21 @@ namespace {
 struct InlineRecorder {
   std::vector<uint32_t> ran;
   int refuse_fd = -1;
-  std::chrono::microseconds takes{0};  // how long each inline write pretends to take
+  std::chrono::microseconds takes{0};  // how long each inline write pretends to take (spun, not slept)
   std::thread::id owner = std::this_thread::get_id();
   bool off_owner = false;
+  // The policy's running mean as the writes themselves measured it (the pool's includes a little more):
+  // a loaded machine can stretch a spin far past `takes`, and a mean over kSlowNs makes the policy back off.
+  int64_t mean_ns = 0;
   PoolInlinePath path(int32_t sync_flags = 0) {
     return {[this](const Submission& s, int32_t* result) {
       if (std::this_thread::get_id() != owner) off_owner = true;
       if (s.fd == refuse_fd) return false;
-      if (takes.count() > 0) std::this_thread::sleep_for(takes);
+      auto start = std::chrono::steady_clock::now();
+      while (std::chrono::steady_clock::now() - start < takes) {
+      }
+      int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
+      mean_ns += (ns - mean_ns) / 8;
       ran.push_back(s.token);
       *result = int32_t(s.len);
       return true;
@@ -562,17 +569,26 @@ CORE_CASE_FOR("epoll", "pool inline path: descriptors opened with a sync flag st
 
 CORE_CASE_FOR("epoll", "pool inline path: past the iteration's budget the rest go to workers, until the next flush") {
   InlineRecorder rec;
-  rec.takes = std::chrono::microseconds(60);  // slept, so at least this long: 4 fit the 200 µs budget
+  rec.takes = std::chrono::microseconds(20);  // at least this long each: at most 10 fit the 200 µs budget
   WorkerPool pool(2, 1024, [&](const Submission& s, const std::atomic<bool>&) { return int32_t(s.len); }, [] {},
                   rec.path());
   pool.flush();  // a fresh iteration
-  for (uint32_t i = 0; i < 10; i++) pool.stage(positional(int(10 + i), i));
+  constexpr uint32_t kN = 20;
+  for (uint32_t i = 0; i < kN; i++) pool.stage(positional(int(10 + i), i));
   const size_t first = rec.ran.size();
-  // Each took at least 60 µs, so the budget ran out after at most 4; at least one ran (a fresh budget).
-  CHECK(first >= 1 && first <= size_t(InlineWrites::kBudgetNs / 60000 + 1));
+  // The budget ran out after at most 10 (each took at least 20 µs); at least one ran (a fresh budget).
+  CHECK(first >= 1 && first <= size_t(InlineWrites::kBudgetNs / 20000 + 1));
+  CHECK(first < kN);
   pool.flush();
-  CHECK_EQ(take_all(pool, 10).size(), size_t(10));
+  CHECK_EQ(take_all(pool, kN).size(), size_t(kN));
   pool.stage(positional(50, 99));  // after the flush: a new budget
-  CHECK_EQ(rec.ran.back(), 99u);
+  if (rec.mean_ns > InlineWrites::kSlowNs * 4 / 5) {
+    // Spins stretched by preemption made (or nearly made) the policy back off: then the write went to a
+    // worker, which is the back-off's own rule (uring_test.cc checks it), not the budget's.
+    std::printf("     (inline writes measured a mean of %lld ns: the budget's refill is not checked)\n",
+                (long long)rec.mean_ns);
+  } else {
+    CHECK_EQ(rec.ran.back(), 99u);
+  }
   take_all(pool, 1);
 }
