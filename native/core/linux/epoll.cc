@@ -39,6 +39,7 @@
 #include "backends.h"
 #include "../pool.h"
 #include "../posix/ops.h"
+#include "../wake_signals.h"
 
 namespace corio {
 namespace {
@@ -88,7 +89,7 @@ class EpollBackend final : public Backend {
     // nothing (measured: ~24 guest iterations per 64 KiB write, hosted at under half of run()'s rate on
     // W2). Drained before take(): a completion pushed after the drain signals again (the pool notifies on
     // empty -> non-empty), so none is left unsignalled; one the drain swallows is taken just below.
-    if (pollable_) drain_if_signalled();
+    if (pollable_) signals_.drain_if_signalled([this] { drain_eventfd(); });
     if (int n = take(out, capacity)) return n;
     // A wake() since the last wait returned ends this one at once (contract 6: "the next wait()").
     if (wake_pending_.exchange(false, std::memory_order_acq_rel)) return 0;
@@ -179,28 +180,13 @@ class EpollBackend final : public Backend {
   }
 
   void signal_eventfd() {
-    uint64_t one = 1;
-    signals_started_.fetch_add(1);  // before the write: see drain_if_signalled()
-    // EAGAIN would mean the counter is at 2^64-2: it is signalled already, which is all a wake needs.
-    while (::write(evfd_, &one, sizeof one) < 0 && errno == EINTR) {
-    }
-    signals_done_.fetch_add(1);
-  }
-
-  // Hosted mode's drain, without a read(2) per poll when nothing signalled: W3 with one 128 B write in
-  // flight runs every write inline, so no worker ever signals, and the read (EAGAIN) was one system call
-  // per loop iteration — hosted ran at 0.86x run()'s rate there against 0.97x on io_uring (bench w3-1,
-  // 11 runs). Skipping is safe only when no signal has started since the last drain: a write counted in
-  // signals_done_ before that drain began was consumed by it, and any later one raised
-  // signals_started_ before writing. A signal half done (started, not yet done) is drained now and again
-  // once it is done, so the eventfd is never left readable with nothing behind it — which libuv's
-  // level-triggered poll would call back for on every turn — and a poll the write itself woke always
-  // finds it drained (pollable_cases.cc; counting after the write alone failed that case once).
-  void drain_if_signalled() {
-    const uint64_t done = signals_done_.load();
-    if (signals_started_.load() == drained_through_) return;
-    drain_eventfd();
-    drained_through_ = done;
+    // Counted around the write so a hosted poll can skip its read when nothing signalled (wake_signals.h).
+    signals_.signal([this] {
+      uint64_t one = 1;
+      // EAGAIN would mean the counter is at 2^64-2: it is signalled already, which is all a wake needs.
+      while (::write(evfd_, &one, sizeof one) < 0 && errno == EINTR) {
+      }
+    });
   }
 
   void drain_eventfd() {
@@ -214,8 +200,7 @@ class EpollBackend final : public Backend {
   const bool pollable_;
   bool have_pwait2_ = true;
   std::atomic<bool> wake_pending_{false};
-  std::atomic<uint64_t> signals_started_{0}, signals_done_{0};  // eventfd writes begun and finished
-  uint64_t drained_through_ = 0;  // loop thread: signals_done_ as read just before the last drain
+  WakeSignals signals_;  // the eventfd's writes, counted for the hosted poll
   uint64_t submitted_ = 0, completed_ = 0, enters_ = 0, cancel_requests_ = 0;  // loop thread only
   WorkerPool pool_;  // last: its workers signal evfd_, so it is built after and stopped before the fds
 };

@@ -48,6 +48,7 @@
 #include "kqueue.h"
 #include "../pool.h"
 #include "../posix/ops.h"
+#include "../wake_signals.h"
 
 namespace corio {
 namespace {
@@ -99,9 +100,9 @@ class KqueueBackend final : public Backend {
     if (capacity <= 0) return 0;
     // The pipe announced what take() is about to collect: empty it first, so it is readable again only
     // for what comes after (a watcher polling it must not be called back for what was already taken).
-    // Every time, not only when a flag says it was written: a flag set after the write could be seen
-    // unset by a poll the write itself woke (the core case in pollable_cases.cc caught that on libkqueue).
-    if (wake_r_ >= 0) drain_pipe();
+    // Skipped when no write started since the last drain (wake_signals.h says why that is safe; a flag
+    // set after the write alone was not: pollable_cases.cc caught it on libkqueue).
+    if (wake_r_ >= 0) signals_.drain_if_signalled([this] { drain_pipe(); });
     if (int n = take(out, capacity)) return n;
     if (wake_pending_.exchange(false, std::memory_order_acq_rel)) return 0;
     // Polling needs no system call: the user event (or the wake pipe, drained above) is the only thing
@@ -185,10 +186,13 @@ class KqueueBackend final : public Backend {
 
   void trigger() {
     if (wake_w_ >= 0) {
-      char byte = 1;
-      // EAGAIN: the pipe is full, so it is readable already, which is all a trigger needs.
-      while (::write(wake_w_, &byte, 1) < 0 && errno == EINTR) {
-      }
+      // Counted around the write so a hosted poll can skip its read when nothing signalled (wake_signals.h).
+      signals_.signal([this] {
+        char byte = 1;
+        // EAGAIN: the pipe is full, so it is readable already, which is all a trigger needs.
+        while (::write(wake_w_, &byte, 1) < 0 && errno == EINTR) {
+        }
+      });
       return;
     }
     struct kevent ev;
@@ -210,6 +214,7 @@ class KqueueBackend final : public Backend {
   const int kq_;
   const int wake_r_, wake_w_;
   std::atomic<bool> wake_pending_{false};
+  WakeSignals signals_;  // the wake pipe's writes, counted for the hosted poll
   uint64_t submitted_ = 0, completed_ = 0, enters_ = 0, cancel_requests_ = 0;  // loop thread only
   WorkerPool pool_;  // last: its workers trigger kq_, so it is built after and stopped before it closes
 };
