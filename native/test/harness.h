@@ -45,6 +45,18 @@ struct Skipped {
   std::string reason;
 };
 
+// A write of `len` bytes from `buf` (the caller's, kept alive until its completion: contract 4) at `offset`.
+inline Submission write_at(uint32_t token, int fd, const void* buf, size_t len, int64_t offset) {
+  Submission s;
+  s.op = OpCode::kWrite;
+  s.token = token;
+  s.fd = fd;
+  s.buf = const_cast<void*>(buf);
+  s.len = uint32_t(len);
+  s.offset = offset;
+  return s;
+}
+
 // Runs `sub` on ctx.backend and waits (up to `timeout_ms`) for its completion; returns the result.
 int32_t run_one(Context& ctx, const Submission& sub, double timeout_ms = 10000);
 // Waits until `count` completions have arrived (or fails after timeout_ms); returns them in arrival order.

@@ -16,19 +16,9 @@
 
 using namespace corio;
 using corio::test::collect;
+using corio::test::write_at;
 
 namespace {
-
-Submission positional_write(uint32_t token, int fd, const char* data, size_t len, int64_t offset) {
-  Submission s;
-  s.op = OpCode::kWrite;
-  s.token = token;
-  s.fd = fd;
-  s.buf = const_cast<char*>(data);
-  s.len = uint32_t(len);
-  s.offset = offset;
-  return s;
-}
 
 int open_through(Backend& backend, const std::string& path, int flags) {
   Submission op;
@@ -61,7 +51,7 @@ uint64_t one_at_a_time(Backend& backend, const std::string& path) {
   int fd = open_through(backend, path, O_RDWR | O_CREAT | O_TRUNC);
   const uint64_t before = backend.stats().inline_ops;
   for (uint32_t i = 0; i < kN; i++) {
-    backend.submit(positional_write(i, fd, &data[i * kRec], kRec, int64_t(i) * kRec));
+    backend.submit(write_at(i, fd, &data[i * kRec], kRec, int64_t(i) * kRec));
     auto c = collect(backend, 1)[0];
     CHECK_EQ(c.token, i);
     CHECK_EQ(c.result, int32_t(kRec));
@@ -92,7 +82,7 @@ CORE_CASE("inline writes: a descriptor opened with O_DSYNC through the backend n
   static const char rec[4] = {'d', 's', 'y', 'n'};
   const uint64_t before = ctx.backend->stats().inline_ops;
   for (uint32_t i = 0; i < 5; i++) {
-    ctx.backend->submit(positional_write(i, fd, rec, sizeof rec, int64_t(i) * 4));
+    ctx.backend->submit(write_at(i, fd, rec, sizeof rec, int64_t(i) * 4));
     CHECK_EQ(collect(*ctx.backend, 1)[0].result, 4);
   }
   CHECK_EQ(ctx.backend->stats().inline_ops, before);
@@ -106,8 +96,8 @@ CORE_CASE("inline writes: a large write then a small one over the same bytes, is
   std::vector<char> big(256 * 1024, 'A');
   static const char small[4] = {'b', 'b', 'b', 'b'};
   for (int round = 0; round < 20; round++) {
-    ctx.backend->submit(positional_write(1, fd, big.data(), big.size(), 0));
-    ctx.backend->submit(positional_write(2, fd, small, sizeof small, 0));
+    ctx.backend->submit(write_at(1, fd, big.data(), big.size(), 0));
+    ctx.backend->submit(write_at(2, fd, small, sizeof small, 0));
     auto got = collect(*ctx.backend, 2);
     for (auto& c : got) CHECK_EQ(c.result, c.token == 1 ? int32_t(big.size()) : 4);
     char head[5] = {};

@@ -19,6 +19,7 @@
 #include "harness.h"
 
 using namespace corio;
+using corio::test::write_at;
 
 namespace {
 
@@ -50,17 +51,6 @@ bool readable(int fd, int timeout_ms) {
   return r > 0 && (p.revents & POLLIN) != 0;
 }
 
-Submission write_op(uint32_t token, int fd, const char* data, size_t len) {
-  Submission s;
-  s.op = OpCode::kWrite;
-  s.token = token;
-  s.fd = fd;
-  s.buf = const_cast<char*>(data);
-  s.len = uint32_t(len);
-  s.offset = 0;
-  return s;
-}
-
 }  // namespace
 
 CORE_CASE("a pollable backend's descriptor wakes on a completion and is quiet once wait(0) took it") {
@@ -76,7 +66,7 @@ CORE_CASE("a pollable backend's descriptor wakes on a completion and is quiet on
   CHECK(fd >= 0);
   static const char data[] = "corio";
   for (uint32_t round = 1; round <= 3; round++) {
-    backend.submit(write_op(round, fd, data, sizeof data - 1));
+    backend.submit(write_at(round, fd, data, sizeof data - 1, 0));
     int got = backend.wait(out, 8, 0);  // the flush; a fast kernel may already have the completion
     // As the host loop does: sleep on the descriptor until the completion shows there.
     if (got == 0) {

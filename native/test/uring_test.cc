@@ -35,6 +35,7 @@ using namespace corio;
 using corio::test::collect;
 using corio::test::Context;
 using corio::test::Failure;
+using corio::test::write_at;
 
 std::unique_ptr<Backend> make_backend(const BackendOptions& options, const uring::TestHooks& hooks = {}) {
   std::string reason;
@@ -48,17 +49,6 @@ int open_scratch(Context& ctx, const char* name, int flags = O_RDWR | O_CREAT | 
   int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0644);
   if (fd < 0) throw Failure{"open " + path + ": " + std::strerror(errno)};
   return fd;
-}
-
-Submission write_sub(uint32_t token, int fd, const void* buf, uint32_t len, int64_t offset) {
-  Submission s;
-  s.op = OpCode::kWrite;
-  s.token = token;
-  s.fd = fd;
-  s.buf = const_cast<void*>(buf);
-  s.len = len;
-  s.offset = offset;
-  return s;
 }
 
 // submit() copies the `iov` array; the buffers it points at must live until the completion (backend.h).
@@ -177,7 +167,7 @@ CORE_CASE_FOR("uring", "1,000 writes through queue_depth 8 and max_in_flight 16 
   constexpr uint32_t kN = 1000, kRec = 16;
   std::vector<char> data(kN * kRec);
   for (uint32_t i = 0; i < kN; i++) std::snprintf(&data[i * kRec], kRec, "rec %010u", i);
-  for (uint32_t i = 0; i < kN; i++) b->submit(write_sub(i + 1, fd, &data[i * kRec], kRec, int64_t(i) * kRec));
+  for (uint32_t i = 0; i < kN; i++) b->submit(write_at(i + 1, fd, &data[i * kRec], kRec, int64_t(i) * kRec));
   CHECK(b->stats().queued > 0);  // the cap held most of them back
   auto got = collect(*b, kN);
   std::vector<int> seen(kN + 1, 0);
@@ -209,7 +199,7 @@ CORE_CASE_FOR("uring", "batching: 1,000 writes take few io_uring_enter calls") {
   o.inline_writes = false;  // inline writes make no enter at all; this case is about the ring's batches
   auto b = make_backend(o);
   auto before = b->stats().enters;
-  for (uint32_t i = 0; i < kN; i++) b->submit(write_sub(i, fd, rec, 32, int64_t(i) * 32));
+  for (uint32_t i = 0; i < kN; i++) b->submit(write_at(i, fd, rec, 32, int64_t(i) * 32));
   auto got = collect(*b, kN);
   for (auto& c : got) CHECK_EQ(c.result, 32);
   auto enters = b->stats().enters - before;
@@ -232,7 +222,7 @@ CORE_CASE_FOR("uring", "ftruncate through IORING_OP_FTRUNCATE and through the in
     auto b = make_backend(o, hooks);
     int fd = open_scratch(ctx, pretend_old_kernel ? "trunc-inline" : "trunc-ring");
     static char bytes[4096] = {1};
-    b->submit(write_sub(1, fd, bytes, sizeof bytes, 0));
+    b->submit(write_at(1, fd, bytes, sizeof bytes, 0));
     CHECK_EQ(collect(*b, 1)[0].result, 4096);
     Submission t;
     t.op = OpCode::kFtruncate;
@@ -279,7 +269,7 @@ CORE_CASE_FOR("uring", "cancel of a write blocked on a full pipe completes with 
   CHECK(::pipe2(p, O_CLOEXEC) == 0);
   fill_pipe(p[1]);
   static char buf[4096];
-  ctx.backend->submit(write_sub(7, p[1], buf, sizeof buf, kCurrentPosition));
+  ctx.backend->submit(write_at(7, p[1], buf, sizeof buf, kCurrentPosition));
   Completion out[4];
   CHECK_EQ(ctx.backend->wait(out, 4, 20), 0);  // it really is blocked
   CHECK(ctx.backend->cancel(7));
@@ -300,8 +290,8 @@ CORE_CASE_FOR("uring", "destroying the backend with a write blocked on a pipe do
   fill_pipe(p[1]);
   auto b = make_backend(BackendOptions{});
   static char buf[4096];
-  b->submit(write_sub(1, p[1], buf, sizeof buf, kCurrentPosition));
-  b->submit(write_sub(2, p[1], buf, sizeof buf, kCurrentPosition));
+  b->submit(write_at(1, p[1], buf, sizeof buf, kCurrentPosition));
+  b->submit(write_at(2, p[1], buf, sizeof buf, kCurrentPosition));
   Completion out[4];
   CHECK_EQ(b->wait(out, 4, 10), 0);
   b.reset();  // must cancel and reap both before returning; the pipe stays open meanwhile
@@ -318,13 +308,13 @@ CORE_CASE_FOR("uring", "cancel of an operation queued behind the cap, and of one
   fill_pipe(p[1]);
   int fd = open_scratch(ctx, "queued");
   static char buf[64];
-  b->submit(write_sub(1, p[1], buf, sizeof buf, kCurrentPosition));  // blocks in the kernel
+  b->submit(write_at(1, p[1], buf, sizeof buf, kCurrentPosition));  // blocks in the kernel
   Submission sync;
   sync.op = OpCode::kFsync;
   sync.token = 2;
   sync.fd = p[1];
   b->submit(sync);                                 // takes the second slot, held until write 1 finishes
-  b->submit(write_sub(3, fd, buf, sizeof buf, 0));  // beyond the cap: queued in the backend
+  b->submit(write_at(3, fd, buf, sizeof buf, 0));  // beyond the cap: queued in the backend
   CHECK_EQ(b->stats().queued, 1u);
   CHECK(b->cancel(3));
   CHECK(b->cancel(2));
@@ -364,7 +354,7 @@ CORE_CASE_FOR("uring", "a read submitted after a write in the same batch sees th
   for (int round = 0; round < 50; round++) {
     char w[512], r[512] = {};
     std::memset(w, 'a' + round % 26, sizeof w);
-    ctx.backend->submit(write_sub(1, fd, w, sizeof w, 0));
+    ctx.backend->submit(write_at(1, fd, w, sizeof w, 0));
     Submission rd;
     rd.op = OpCode::kRead;
     rd.token = 2;
@@ -422,7 +412,7 @@ CORE_CASE_FOR("uring", "short write: the rest goes in another SQE; a partial fai
       while ((n = ::read(p[0], buf, sizeof buf)) > 0) got.insert(got.end(), buf, buf + n);
     });
     auto b = make_backend(BackendOptions{});
-    b->submit(write_sub(1, p[1], data.data(), uint32_t(data.size()), kCurrentPosition));
+    b->submit(write_at(1, p[1], data.data(), uint32_t(data.size()), kCurrentPosition));
     auto c = collect(*b, 1)[0];
     uring::Internals in;
     CHECK(uring::internals(*b, &in));
@@ -452,13 +442,13 @@ CORE_CASE_FOR("uring", "short write: the rest goes in another SQE; a partial fai
     auto b = make_backend(o);
     static char buf[4096];
     std::memset(buf, 'x', sizeof buf);
-    b->submit(write_sub(1, fd, buf, sizeof buf, 0));
+    b->submit(write_at(1, fd, buf, sizeof buf, 0));
     int32_t r1 = collect(*b, 1)[0].result;
     // writev across three elements, starting 200 bytes below the limit.
     IoVec iov[3] = {{buf, 100}, {buf, 100}, {buf, 100}};
     b->submit(writev_sub(2, fd, iov, 3, 800));
     int32_t r2 = collect(*b, 1)[0].result;
-    b->submit(write_sub(3, fd, buf, 10, 1000));  // nothing fits: the error itself
+    b->submit(write_at(3, fd, buf, 10, 1000));  // nothing fits: the error itself
     int32_t r3 = collect(*b, 1)[0].result;
     b.reset();
     struct stat st;
@@ -483,7 +473,7 @@ CORE_CASE_FOR("uring", "inline writes: small positional writes to a quiet regula
   CHECK(uring::internals(*ctx.backend, &in0));
   // One in flight, as a task that waits for each write: every one runs inline, none enters the kernel.
   for (uint32_t i = 0; i < kN; i++) {
-    ctx.backend->submit(write_sub(i, fd, &data[i * kRec], kRec, int64_t(i) * kRec));
+    ctx.backend->submit(write_at(i, fd, &data[i * kRec], kRec, int64_t(i) * kRec));
     auto c = collect(*ctx.backend, 1)[0];
     CHECK_EQ(c.token, i);
     CHECK_EQ(c.result, int32_t(kRec));
@@ -526,8 +516,8 @@ CORE_CASE_FOR("uring", "inline writes: not past a write still in the kernel, not
   uring::Internals in0, in;
   CHECK(uring::internals(*ctx.backend, &in0));
   for (int round = 0; round < 20; round++) {
-    ctx.backend->submit(write_sub(1, fd, big.data(), uint32_t(big.size()), 0));
-    ctx.backend->submit(write_sub(2, fd, small, sizeof small, 0));
+    ctx.backend->submit(write_at(1, fd, big.data(), uint32_t(big.size()), 0));
+    ctx.backend->submit(write_at(2, fd, small, sizeof small, 0));
     auto got = collect(*ctx.backend, 2);
     for (auto& c : got) CHECK_EQ(c.result, c.token == 1 ? int32_t(big.size()) : 4);
     char head[5] = {};
@@ -553,7 +543,7 @@ CORE_CASE_FOR("uring", "inline writes: not past a write still in the kernel, not
   int dfd = collect(*ctx.backend, 1)[0].result;
   CHECK(dfd >= 0);
   CHECK(uring::internals(*ctx.backend, &in0));
-  ctx.backend->submit(write_sub(11, dfd, small, sizeof small, 0));
+  ctx.backend->submit(write_at(11, dfd, small, sizeof small, 0));
   CHECK_EQ(collect(*ctx.backend, 1)[0].result, 4);
   CHECK(uring::internals(*ctx.backend, &in));
   CHECK_EQ(in.inline_writes, in0.inline_writes);
@@ -572,7 +562,7 @@ CORE_CASE_FOR("uring", "inline writes: not past a write still in the kernel, not
     auto b = make_backend(o);
     if (how == 1) ::unsetenv("CORIO_INLINE_WRITES");
     int f = open_scratch(ctx, "inline-off");
-    b->submit(write_sub(1, f, small, sizeof small, 0));
+    b->submit(write_at(1, f, small, sizeof small, 0));
     CHECK_EQ(collect(*b, 1)[0].result, 4);
     CHECK(uring::internals(*b, &in));
     CHECK_EQ(in.inline_writes, uint64_t(0));
@@ -588,7 +578,7 @@ CORE_CASE_FOR("uring", "inline writes: a pipe answers ESPIPE and its write goes 
   static char msg[6] = "hello";
   uring::Internals in0, in;
   CHECK(uring::internals(*ctx.backend, &in0));
-  ctx.backend->submit(write_sub(1, p[1], msg, 5, 0));
+  ctx.backend->submit(write_at(1, p[1], msg, 5, 0));
   CHECK_EQ(collect(*ctx.backend, 1)[0].result, 5);
   CHECK(uring::internals(*ctx.backend, &in));
   CHECK_EQ(in.inline_refused - in0.inline_refused, uint64_t(1));
@@ -605,7 +595,7 @@ CORE_CASE_FOR("uring", "inline writes: the trace says the loop thread ran it, wi
   ctx.backend->set_trace(&sink);
   int fd = open_scratch(ctx, "inline-trace");
   static char rec[16] = "traced";
-  ctx.backend->submit(write_sub(77, fd, rec, 16, 0));
+  ctx.backend->submit(write_at(77, fd, rec, 16, 0));
   CHECK_EQ(collect(*ctx.backend, 1)[0].result, 16);
   ctx.backend->set_trace(nullptr);
   TraceRecord out[8];
@@ -661,7 +651,7 @@ CORE_CASE_FOR("uring", "inline writes: past the iteration's budget the rest go t
   uring::Internals in0, in1, in2;
   CHECK(uring::internals(*ctx.backend, &in0));
   for (uint32_t i = 0; i < kN; i++) {
-    ctx.backend->submit(write_sub(i, fd, data.data(), uint32_t(data.size()), int64_t(i) * int64_t(data.size())));
+    ctx.backend->submit(write_at(i, fd, data.data(), uint32_t(data.size()), int64_t(i) * int64_t(data.size())));
   }
   CHECK(uring::internals(*ctx.backend, &in1));
   auto got = collect(*ctx.backend, kN);
@@ -669,7 +659,7 @@ CORE_CASE_FOR("uring", "inline writes: past the iteration's budget the rest go t
   uint64_t inlined = in1.inline_writes - in0.inline_writes;
   CHECK(inlined >= 1);
   CHECK(inlined < kN);  // 64 × 64 KiB cannot fit in 200 µs of page-cache copying
-  ctx.backend->submit(write_sub(999, fd, data.data(), 16, 0));
+  ctx.backend->submit(write_at(999, fd, data.data(), 16, 0));
   CHECK_EQ(collect(*ctx.backend, 1)[0].result, 16);
   CHECK(uring::internals(*ctx.backend, &in2));
   if (in2.inline_backoffs == in0.inline_backoffs) CHECK_EQ(in2.inline_writes - in1.inline_writes, uint64_t(1));
@@ -691,7 +681,7 @@ CORE_CASE_FOR("uring", "CQ overflow: completions beyond a tiny CQ are flushed fr
   int fd = open_scratch(ctx, "overflow");
   constexpr uint32_t kN = 300;
   static char rec[8] = "abcdefg";
-  for (uint32_t i = 0; i < kN; i++) b->submit(write_sub(i, fd, rec, 8, int64_t(i) * 8));
+  for (uint32_t i = 0; i < kN; i++) b->submit(write_at(i, fd, rec, 8, int64_t(i) * 8));
   Completion out[1];
   b->wait(out, 0, 0);  // flush only
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let io-wq finish them all
@@ -771,7 +761,7 @@ CORE_CASE_FOR("uring", "the fallback ring modes of older kernels (COOP_TASKRUN, 
     CHECK(reason.find(attempt == 1 ? "COOP_TASKRUN" : "plain") != std::string::npos);
     int fd = open_scratch(ctx, attempt == 1 ? "coop" : "plain");
     static char rec[64];
-    for (uint32_t i = 0; i < 300; i++) b->submit(write_sub(i, fd, rec, 64, int64_t(i) * 64));
+    for (uint32_t i = 0; i < 300; i++) b->submit(write_at(i, fd, rec, 64, int64_t(i) * 64));
     for (auto& c : collect(*b, 300)) CHECK_EQ(c.result, 64);
     Completion out[4];
     auto t0 = std::chrono::steady_clock::now();
@@ -789,7 +779,7 @@ CORE_CASE_FOR("uring", "the fallback ring modes of older kernels (COOP_TASKRUN, 
     int p[2];
     CHECK(::pipe2(p, O_CLOEXEC) == 0);
     fill_pipe(p[1]);
-    b->submit(write_sub(9, p[1], rec, 64, kCurrentPosition));
+    b->submit(write_at(9, p[1], rec, 64, kCurrentPosition));
     CHECK_EQ(b->wait(out, 4, 10), 0);
     CHECK(b->cancel(9));
     CHECK_EQ(collect(*b, 1)[0].result, -ECANCELED);
