@@ -196,15 +196,15 @@ void WorkerPool::admit_locked(std::unique_ptr<Job> job, size_t* new_units) {
   }
 }
 
-void WorkerPool::finish_locked(uint32_t token, int32_t result, bool admitted, bool* was_empty) {
+void WorkerPool::finish_locked(uint32_t token, int32_t result, bool admitted, bool* was_empty, bool counted,
+                               int32_t fd) {
   *was_empty = done_.empty();
-  done_.push_back(Done{Completion{token, result}, admitted});
+  done_.push_back(Done{Completion{token, result}, admitted, counted, fd});
 }
 
 // finish_locked for a job that was staged, carrying what take() needs to undo its counting.
 void WorkerPool::finish_job_locked(const Job& job, int32_t result, bool admitted, bool* was_empty) {
-  *was_empty = done_.empty();
-  done_.push_back(Done{Completion{job.sub.token, result}, admitted, job.counted, job.sub.fd});
+  finish_locked(job.sub.token, result, admitted, was_empty, job.counted, job.sub.fd);
 }
 
 // Owner thread, for each completion take() hands out: the inline path's bookkeeping.

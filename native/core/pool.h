@@ -148,7 +148,8 @@ class WorkerPool {
   void worker_main(size_t index);
   void interrupt_locked(size_t index);
   void admit_locked(std::unique_ptr<Job> job, size_t* new_units);
-  void finish_locked(uint32_t token, int32_t result, bool admitted, bool* was_empty);
+  void finish_locked(uint32_t token, int32_t result, bool admitted, bool* was_empty, bool counted = false,
+                     int32_t fd = -1);
   void finish_job_locked(const Job& job, int32_t result, bool admitted, bool* was_empty);
   bool try_inline(const Submission& sub);
   void count_taken(const Done& d);
