@@ -21,7 +21,9 @@
 // that iteration's writes go the usual way. Measured without it (bench W6 on io_uring, 1 ms ticker while 64
 // tasks write 4 KiB files and 32 write 128 B records, 3 interleaved rounds): ticker lateness p50 0.80-2.21 ms
 // inline vs 0.35-0.56 ms with every write in the kernel, because a burst of 64 new-file writes ran back to
-// back. The budget bounds the loop-thread time by construction, not by that figure.
+// back. With the budget, 3 more interleaved rounds were inconclusive (p50 0.15-4.3 ms on vs 0.21-1.8 ms off:
+// the machine was busier than ever); the budget bounds the loop-thread time by construction, not by that
+// figure. On epoll (full bench 2026-12-03T11-39-07Z) W6's p99 went from 1.36x Node's to 2.64x with it on.
 //
 // BackendOptions::inline_writes = false, or CORIO_INLINE_WRITES=0 in the environment, turns it off.
 #pragma once
